@@ -1,0 +1,111 @@
+//! The record log: durable, ordered, per-shard sequences of records.
+//!
+//! * One writer thread owns every shard's tail and alone assigns counters and arrival times
+//!   ([`writer`]); callers talk to it over a channel, so per-shard order holds by construction.
+//! * Group commit: the writer takes everything queued, writes each shard's bytes to its active
+//!   segment, syncs each touched file once, and only then publishes the new durable tails and
+//!   completes the callers. Readers ([`view`]) never see a record a crash could take back.
+//! * Segments are CRC-framed ([`frame`]); recovery ([`recovery`]) keeps the longest valid prefix of
+//!   each shard's chain of segments and truncates the rest.
+//! * All I/O goes through [`storage::Storage`], so tests simulate power loss and `--in-memory`
+//!   runs the same code without a disk.
+//!
+//! The crash argument is written down in `docs/log-format.md`.
+
+pub mod frame;
+pub mod recovery;
+pub mod storage;
+pub mod view;
+pub mod writer;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use view::{ReadBatch, ShardTail};
+pub use writer::{Log, LogOptions};
+
+/// A shard's identity in the log; unique for the life of the data directory.
+pub type ShardLogId = u64;
+
+/// One record to append.
+#[derive(Debug, Clone)]
+pub struct AppendRecord {
+    pub shard: ShardLogId,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+/// Where an appended record landed, known once it is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Position within the shard: consecutive from 0.
+    pub counter: u64,
+    /// Arrival time in epoch milliseconds; never decreases within a shard.
+    pub arrival_ms: i64,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum LogError {
+    /// A write or sync failed. The log stops accepting writes: after a failed fsync the state of
+    /// the page cache is unknown, so retrying could acknowledge data that is not on disk.
+    #[error("log I/O error: {0}")]
+    Io(String),
+    #[error("the log has stopped after an earlier I/O error or shutdown")]
+    Stopped,
+    #[error("unknown shard {0}")]
+    UnknownShard(ShardLogId),
+    #[error("corrupted log data: {0}")]
+    Corrupted(String),
+}
+
+impl From<std::io::Error> for LogError {
+    fn from(e: std::io::Error) -> Self {
+        LogError::Io(e.to_string())
+    }
+}
+
+pub type LogFuture<T> = Pin<Box<dyn Future<Output = Result<T, LogError>> + Send>>;
+
+/// What the streams service needs of a record log. Batch-shaped, so that a cluster backend that
+/// stores batches in object storage can implement it too; it never exposes files or offsets.
+pub trait RecordLog: Send + Sync {
+    /// Appends records (to any shards); resolves once they are durable, in input order.
+    fn append(&self, records: Vec<AppendRecord>) -> LogFuture<Vec<Appended>>;
+    /// Reads shard records from `from` (a counter), skipping records that arrived before
+    /// `min_arrival_ms`, up to the given bounds; only durable records are returned.
+    fn read(&self, shard: ShardLogId, from: u64, max_records: usize, max_bytes: usize, min_arrival_ms: i64)
+        -> Result<ReadBatch, LogError>;
+    /// The counter of the first record that arrived at or after `epoch_ms` (the durable tail if
+    /// none has).
+    fn seek_time(&self, shard: ShardLogId, epoch_ms: i64) -> Result<u64, LogError>;
+    fn tail(&self, shard: ShardLogId) -> Result<ShardTail, LogError>;
+    /// A channel that changes whenever the shard's durable tail moves (for push delivery).
+    fn watch(&self, shard: ShardLogId) -> Result<tokio::sync::watch::Receiver<u64>, LogError>;
+    fn create_shard(&self, shard: ShardLogId) -> LogFuture<()>;
+    fn delete_shard(&self, shard: ShardLogId) -> LogFuture<()>;
+    /// Drops whole segments whose records all arrived before `before_ms`.
+    fn trim(&self, shard: ShardLogId, before_ms: i64) -> LogFuture<()>;
+}
+
+/// Where a shard's segments live under the log root.
+pub fn shard_dir(root: &std::path::Path, shard: ShardLogId) -> PathBuf {
+    root.join("shards").join(format!("{shard:016x}"))
+}
+
+pub fn segment_path(dir: &std::path::Path, base_counter: u64) -> PathBuf {
+    dir.join(format!("{base_counter:020}.seg"))
+}
+
+/// Milliseconds since the epoch; the log's clock is injectable for tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    })
+}
