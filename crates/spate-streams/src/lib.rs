@@ -1,1 +1,19 @@
+//! The Kinesis Data Streams service: pure logic over a [`RecordLog`] and a [`Catalog`].
+//!
+//! Each operation takes its typed wire request, validates it (AWS's messages), does one service
+//! step, and returns a typed response or an [`ApiError`]; no HTTP or JSON here.
 
+pub mod config;
+mod control;
+mod data;
+pub mod hashing;
+pub mod iterator;
+mod registry;
+pub mod sequence;
+mod validation;
+
+pub use config::ServiceConfig;
+pub use registry::Kinesis;
+pub use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
+pub use spate_log::RecordLog;
+pub use spate_wire::{ApiError, ErrorKind};

@@ -402,8 +402,8 @@ pub struct GetShardIteratorOutput {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Record<'a> {
-    pub sequence_number: &'a str,
+pub struct Record<'a, S> {
+    pub sequence_number: S,
     pub approximate_arrival_timestamp: Timestamp,
     pub data: BlobRef<'a>,
     pub partition_key: &'a str,
@@ -419,8 +419,8 @@ pub struct ChildShard {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct GetRecordsOutput<'a> {
-    pub records: Vec<Record<'a>>,
+pub struct GetRecordsOutput<'a, S> {
+    pub records: Vec<Record<'a, S>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_shard_iterator: Option<String>,
     pub millis_behind_latest: i64,

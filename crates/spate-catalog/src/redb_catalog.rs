@@ -1,0 +1,136 @@
+//! The embedded catalog: one redb file, records as versioned JSON values.
+
+use crate::{AccountRecord, Catalog, CatalogError, CatalogState, StreamRecord, FORMAT_VERSION};
+use redb::{Database, ReadableTable, TableDefinition};
+use std::path::Path;
+
+const STREAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("streams");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const NEXT_LOG_ID: &str = "next_log_id";
+const ACCOUNT: &str = "account";
+const VERSION: &str = "format_version";
+
+pub struct RedbCatalog {
+    db: Database,
+}
+
+fn storage<E: std::fmt::Display>(e: E) -> CatalogError {
+    CatalogError::Storage(e.to_string())
+}
+
+impl RedbCatalog {
+    pub fn open(path: &Path) -> Result<Self, CatalogError> {
+        let db = Database::create(path).map_err(storage)?;
+        let txn = db.begin_write().map_err(storage)?;
+        {
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            let existing = meta.get(VERSION).map_err(storage)?.map(|v| v.value().to_vec());
+            match existing {
+                None => {
+                    meta.insert(VERSION, FORMAT_VERSION.to_be_bytes().as_slice()).map_err(storage)?;
+                }
+                Some(v) if v.as_slice() == FORMAT_VERSION.to_be_bytes() => {}
+                Some(v) => return Err(CatalogError::Corrupted(format!("catalog format version {v:?} is not supported"))),
+            }
+            txn.open_table(STREAMS).map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        Ok(RedbCatalog { db })
+    }
+}
+
+impl Catalog for RedbCatalog {
+    fn load(&self) -> Result<CatalogState, CatalogError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let streams_table = txn.open_table(STREAMS).map_err(storage)?;
+        let mut streams = Vec::new();
+        for entry in streams_table.iter().map_err(storage)? {
+            let (name, value) = entry.map_err(storage)?;
+            let record: StreamRecord = serde_json::from_slice(value.value())
+                .map_err(|e| CatalogError::Corrupted(format!("stream {}: {e}", name.value())))?;
+            streams.push(record);
+        }
+        let meta = txn.open_table(META).map_err(storage)?;
+        let next_log_id = match meta.get(NEXT_LOG_ID).map_err(storage)? {
+            Some(v) => u64::from_be_bytes(
+                v.value().try_into().map_err(|_| CatalogError::Corrupted("next_log_id".into()))?,
+            ),
+            None => 0,
+        };
+        let account = match meta.get(ACCOUNT).map_err(storage)? {
+            Some(v) => serde_json::from_slice(v.value()).map_err(|e| CatalogError::Corrupted(format!("account: {e}")))?,
+            None => AccountRecord::default(),
+        };
+        Ok(CatalogState { streams, next_log_id, account })
+    }
+
+    fn put_stream(&self, stream: &StreamRecord, next_log_id: u64) -> Result<(), CatalogError> {
+        let value = serde_json::to_vec(stream).map_err(storage)?;
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            txn.open_table(STREAMS).map_err(storage)?.insert(stream.name.as_str(), value.as_slice()).map_err(storage)?;
+            txn.open_table(META).map_err(storage)?.insert(NEXT_LOG_ID, next_log_id.to_be_bytes().as_slice()).map_err(storage)?;
+        }
+        txn.commit().map_err(storage)
+    }
+
+    fn delete_stream(&self, name: &str) -> Result<(), CatalogError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        txn.open_table(STREAMS).map_err(storage)?.remove(name).map_err(storage)?;
+        txn.commit().map_err(storage)
+    }
+
+    fn put_account(&self, account: &AccountRecord) -> Result<(), CatalogError> {
+        let value = serde_json::to_vec(account).map_err(storage)?;
+        let txn = self.db.begin_write().map_err(storage)?;
+        txn.open_table(META).map_err(storage)?.insert(ACCOUNT, value.as_slice()).map_err(storage)?;
+        txn.commit().map_err(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Lifecycle, ShardRecord, StreamMode};
+
+    #[test]
+    fn streams_round_trip_across_reopen() {
+        let dir = std::env::temp_dir().join(format!("spate-catalog-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("catalog.redb");
+        let _ = std::fs::remove_file(&path);
+        let stream = StreamRecord {
+            format_version: FORMAT_VERSION,
+            name: "orders".into(),
+            created_ms: 1,
+            lifecycle: Lifecycle::Active,
+            mode: StreamMode::Provisioned,
+            retention_hours: 24,
+            max_record_size_kib: 1024,
+            tags: [("a".to_string(), "b".to_string())].into(),
+            shards: vec![ShardRecord {
+                index: 0,
+                log_id: 7,
+                starting_hash_key: 0,
+                ending_hash_key: u128::MAX,
+                created_ms: 1,
+                parent: None,
+                adjacent_parent: None,
+                ending_counter: None,
+            }],
+        };
+        {
+            let c = RedbCatalog::open(&path).unwrap();
+            c.put_stream(&stream, 8).unwrap();
+            c.put_account(&AccountRecord { billing_commitment_enabled: true, billing_commitment_started_ms: Some(5) }).unwrap();
+        }
+        let c = RedbCatalog::open(&path).unwrap();
+        let state = c.load().unwrap();
+        assert_eq!(state.streams, vec![stream]);
+        assert_eq!(state.next_log_id, 8);
+        assert!(state.account.billing_commitment_enabled);
+        c.delete_stream("orders").unwrap();
+        assert!(c.load().unwrap().streams.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

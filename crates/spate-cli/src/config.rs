@@ -1,0 +1,153 @@
+//! `spate serve` settings: flags, then `SPATE_*` environment variables, then a TOML file, then
+//! defaults.
+
+use clap::Args;
+use serde::Deserialize;
+use spate_streams::ServiceConfig;
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (flag names with underscores).
+    #[arg(long, env = "SPATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to bind.
+    #[arg(long, env = "SPATE_HOST")]
+    pub host: Option<String>,
+    /// Port to bind; 0 picks a free one (printed at start).
+    #[arg(long, env = "SPATE_PORT")]
+    pub port: Option<u16>,
+    /// Durable data directory.
+    #[arg(long, env = "SPATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory (nothing survives a restart).
+    #[arg(long, env = "SPATE_IN_MEMORY")]
+    pub in_memory: bool,
+    #[arg(long, env = "SPATE_REGION")]
+    pub region: Option<String>,
+    #[arg(long, env = "SPATE_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// How long new streams show CREATING.
+    #[arg(long, env = "SPATE_CREATING_DELAY_MS")]
+    pub creating_delay_ms: Option<u64>,
+    /// How long deleted streams show DELETING.
+    #[arg(long, env = "SPATE_DELETING_DELAY_MS")]
+    pub deleting_delay_ms: Option<u64>,
+    /// How long changed streams show UPDATING.
+    #[arg(long, env = "SPATE_UPDATING_DELAY_MS")]
+    pub updating_delay_ms: Option<u64>,
+    /// Open shards allowed across all streams.
+    #[arg(long, env = "SPATE_SHARD_LIMIT")]
+    pub shard_limit: Option<u32>,
+    /// Shard iterator lifetime in seconds.
+    #[arg(long, env = "SPATE_ITERATOR_TTL_SECS")]
+    pub iterator_ttl_secs: Option<u64>,
+    /// Streams to create at start-up, as NAME:SHARDS (repeatable; comma-separated in the env).
+    #[arg(long = "create-stream", env = "SPATE_CREATE_STREAMS", value_delimiter = ',')]
+    pub create_streams: Vec<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    host: Option<String>,
+    port: Option<u16>,
+    data_dir: Option<PathBuf>,
+    in_memory: Option<bool>,
+    region: Option<String>,
+    account_id: Option<String>,
+    creating_delay_ms: Option<u64>,
+    deleting_delay_ms: Option<u64>,
+    updating_delay_ms: Option<u64>,
+    shard_limit: Option<u32>,
+    iterator_ttl_secs: Option<u64>,
+    create_streams: Option<Vec<String>>,
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    /// `None` in memory.
+    pub data_dir: Option<PathBuf>,
+    pub service: ServiceConfig,
+    pub create_streams: Vec<(String, u32)>,
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> Result<Settings, String> {
+        let file: FileConfig = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = ServiceConfig::default();
+        let in_memory = self.in_memory || file.in_memory.unwrap_or(false);
+        let create = if self.create_streams.is_empty() { file.create_streams.unwrap_or_default() } else { self.create_streams };
+        let create_streams = create
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_stream_spec(s))
+            .collect::<Result<_, _>>()?;
+        Ok(Settings {
+            host: self.host.or(file.host).unwrap_or_else(|| "127.0.0.1".into()),
+            port: self.port.or(file.port).unwrap_or(4567),
+            data_dir: (!in_memory).then(|| self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("spate-data"))),
+            service: ServiceConfig {
+                region: self.region.or(file.region).unwrap_or(defaults.region),
+                account_id: self.account_id.or(file.account_id).unwrap_or(defaults.account_id),
+                creating_delay_ms: self.creating_delay_ms.or(file.creating_delay_ms).unwrap_or(defaults.creating_delay_ms),
+                deleting_delay_ms: self.deleting_delay_ms.or(file.deleting_delay_ms).unwrap_or(defaults.deleting_delay_ms),
+                updating_delay_ms: self.updating_delay_ms.or(file.updating_delay_ms).unwrap_or(defaults.updating_delay_ms),
+                shard_limit: self.shard_limit.or(file.shard_limit).unwrap_or(defaults.shard_limit),
+                iterator_ttl_ms: self
+                    .iterator_ttl_secs
+                    .or(file.iterator_ttl_secs)
+                    .map_or(defaults.iterator_ttl_ms, |s| (s as i64).saturating_mul(1000)),
+                ..defaults
+            },
+            create_streams,
+        })
+    }
+}
+
+/// `orders:4` -> ("orders", 4); a bare name gets one shard.
+fn parse_stream_spec(spec: &str) -> Result<(String, u32), String> {
+    match spec.trim().split_once(':') {
+        None => Ok((spec.trim().to_string(), 1)),
+        Some((name, shards)) => {
+            let n = shards.parse().map_err(|_| format!("--create-stream {spec}: shard count must be a number"))?;
+            Ok((name.to_string(), n))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beat_defaults() {
+        let dir = std::env::temp_dir().join(format!("spate-cli-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("spate.toml");
+        std::fs::write(&path, "port = 9000\nregion = \"eu-west-1\"\ncreate_streams = [\"a:2\"]\n").unwrap();
+        let args = ServeArgs { config: Some(path), port: Some(1234), ..ServeArgs::default() };
+        let s = args.resolve().unwrap();
+        assert_eq!(s.port, 1234);
+        assert_eq!(s.service.region, "eu-west-1");
+        assert_eq!(s.create_streams, vec![("a".to_string(), 2)]);
+        assert_eq!(s.data_dir, Some(PathBuf::from("spate-data")));
+        assert_eq!(s.host, "127.0.0.1");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_stream_spec_is_an_error() {
+        assert!(parse_stream_spec("a:x").is_err());
+        assert_eq!(parse_stream_spec("a").unwrap(), ("a".to_string(), 1));
+    }
+}

@@ -1,0 +1,50 @@
+//! Service settings (the CLI fills these from flags, `SPATE_*` variables and a TOML file).
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub region: String,
+    pub account_id: String,
+    /// How long a new stream (or consumer) shows CREATING.
+    pub creating_delay_ms: u64,
+    /// How long a deleted stream shows DELETING before it is gone.
+    pub deleting_delay_ms: u64,
+    /// How long a stream shows UPDATING after a change.
+    pub updating_delay_ms: u64,
+    /// Open shards allowed across all streams of the account.
+    pub shard_limit: u32,
+    /// Shards of a new ON_DEMAND stream.
+    pub on_demand_shard_count: u32,
+    pub on_demand_stream_limit: u32,
+    /// Shard iterators and pagination tokens expire after this long.
+    pub iterator_ttl_ms: i64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            creating_delay_ms: 500,
+            deleting_delay_ms: 500,
+            updating_delay_ms: 500,
+            shard_limit: 1000,
+            on_demand_shard_count: 4,
+            on_demand_stream_limit: 50,
+            iterator_ttl_ms: 300_000,
+        }
+    }
+}
+
+/// Upper bounds that AWS fixes.
+pub mod limits {
+    pub const MAX_RECORDS_PER_PUT: usize = 500;
+    pub const MAX_PUT_RECORDS_BYTES: usize = 5 * 1024 * 1024;
+    pub const MAX_GET_RECORDS: i64 = 10_000;
+    pub const MAX_GET_RECORDS_BYTES: usize = 10 * 1024 * 1024;
+    pub const MIN_RETENTION_HOURS: i64 = 24;
+    pub const MAX_RETENTION_HOURS: i64 = 8760;
+    pub const DEFAULT_RETENTION_HOURS: i64 = 24;
+    pub const DEFAULT_MAX_RECORD_SIZE_KIB: i64 = 1024;
+    pub const MAX_TAGS_PER_STREAM: usize = 50;
+    pub const PARTITION_KEY_MAX_CHARS: usize = 256;
+}
