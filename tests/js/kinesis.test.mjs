@@ -80,14 +80,20 @@ function startServer() {
   });
 }
 
-/** Sends SIGTERM (graceful shutdown) and waits for the process to go, SIGKILL after 5 s. */
+/** Sends SIGTERM (graceful shutdown), SIGKILL after 5 s; resolves to how the process ended. */
 async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode, early: true });
+    } else {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+    }
+  });
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
+  const ended = await exited;
   clearTimeout(timer);
+  return ended;
 }
 
 /** The partition key's MD5 as a big-endian 128-bit integer: what picks the shard. */
@@ -129,7 +135,10 @@ describe("Kinesis via @aws-sdk/client-kinesis (HTTP/2 cleartext)", () => {
 
   after(async () => {
     client?.destroy();
-    if (server) await stopServer(server);
+    if (server) {
+      const ended = await stopServer(server);
+      assert.deepEqual(ended, { code: 0, signal: null }, "spate should exit 0 on SIGTERM");
+    }
   });
 
   it("uses the SDK's default HTTP/2 handler", () => {
