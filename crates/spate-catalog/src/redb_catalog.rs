@@ -24,13 +24,21 @@ impl RedbCatalog {
         let txn = db.begin_write().map_err(storage)?;
         {
             let mut meta = txn.open_table(META).map_err(storage)?;
-            let existing = meta.get(VERSION).map_err(storage)?.map(|v| v.value().to_vec());
+            let existing = meta
+                .get(VERSION)
+                .map_err(storage)?
+                .map(|v| v.value().to_vec());
             match existing {
                 None => {
-                    meta.insert(VERSION, FORMAT_VERSION.to_be_bytes().as_slice()).map_err(storage)?;
+                    meta.insert(VERSION, FORMAT_VERSION.to_be_bytes().as_slice())
+                        .map_err(storage)?;
                 }
                 Some(v) if v.as_slice() == FORMAT_VERSION.to_be_bytes() => {}
-                Some(v) => return Err(CatalogError::Corrupted(format!("catalog format version {v:?} is not supported"))),
+                Some(v) => {
+                    return Err(CatalogError::Corrupted(format!(
+                        "catalog format version {v:?} is not supported"
+                    )))
+                }
             }
             txn.open_table(STREAMS).map_err(storage)?;
         }
@@ -53,37 +61,56 @@ impl Catalog for RedbCatalog {
         let meta = txn.open_table(META).map_err(storage)?;
         let next_log_id = match meta.get(NEXT_LOG_ID).map_err(storage)? {
             Some(v) => u64::from_be_bytes(
-                v.value().try_into().map_err(|_| CatalogError::Corrupted("next_log_id".into()))?,
+                v.value()
+                    .try_into()
+                    .map_err(|_| CatalogError::Corrupted("next_log_id".into()))?,
             ),
             None => 0,
         };
         let account = match meta.get(ACCOUNT).map_err(storage)? {
-            Some(v) => serde_json::from_slice(v.value()).map_err(|e| CatalogError::Corrupted(format!("account: {e}")))?,
+            Some(v) => serde_json::from_slice(v.value())
+                .map_err(|e| CatalogError::Corrupted(format!("account: {e}")))?,
             None => AccountRecord::default(),
         };
-        Ok(CatalogState { streams, next_log_id, account })
+        Ok(CatalogState {
+            streams,
+            next_log_id,
+            account,
+        })
     }
 
     fn put_stream(&self, stream: &StreamRecord, next_log_id: u64) -> Result<(), CatalogError> {
         let value = serde_json::to_vec(stream).map_err(storage)?;
         let txn = self.db.begin_write().map_err(storage)?;
         {
-            txn.open_table(STREAMS).map_err(storage)?.insert(stream.name.as_str(), value.as_slice()).map_err(storage)?;
-            txn.open_table(META).map_err(storage)?.insert(NEXT_LOG_ID, next_log_id.to_be_bytes().as_slice()).map_err(storage)?;
+            txn.open_table(STREAMS)
+                .map_err(storage)?
+                .insert(stream.name.as_str(), value.as_slice())
+                .map_err(storage)?;
+            txn.open_table(META)
+                .map_err(storage)?
+                .insert(NEXT_LOG_ID, next_log_id.to_be_bytes().as_slice())
+                .map_err(storage)?;
         }
         txn.commit().map_err(storage)
     }
 
     fn delete_stream(&self, name: &str) -> Result<(), CatalogError> {
         let txn = self.db.begin_write().map_err(storage)?;
-        txn.open_table(STREAMS).map_err(storage)?.remove(name).map_err(storage)?;
+        txn.open_table(STREAMS)
+            .map_err(storage)?
+            .remove(name)
+            .map_err(storage)?;
         txn.commit().map_err(storage)
     }
 
     fn put_account(&self, account: &AccountRecord) -> Result<(), CatalogError> {
         let value = serde_json::to_vec(account).map_err(storage)?;
         let txn = self.db.begin_write().map_err(storage)?;
-        txn.open_table(META).map_err(storage)?.insert(ACCOUNT, value.as_slice()).map_err(storage)?;
+        txn.open_table(META)
+            .map_err(storage)?
+            .insert(ACCOUNT, value.as_slice())
+            .map_err(storage)?;
         txn.commit().map_err(storage)
     }
 }
@@ -122,7 +149,11 @@ mod tests {
         {
             let c = RedbCatalog::open(&path).unwrap();
             c.put_stream(&stream, 8).unwrap();
-            c.put_account(&AccountRecord { billing_commitment_enabled: true, billing_commitment_started_ms: Some(5) }).unwrap();
+            c.put_account(&AccountRecord {
+                billing_commitment_enabled: true,
+                billing_commitment_started_ms: Some(5),
+            })
+            .unwrap();
         }
         let c = RedbCatalog::open(&path).unwrap();
         let state = c.load().unwrap();

@@ -43,7 +43,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SPATE_ITERATOR_TTL_SECS")]
     pub iterator_ttl_secs: Option<u64>,
     /// Streams to create at start-up, as NAME:SHARDS (repeatable; comma-separated in the env).
-    #[arg(long = "create-stream", env = "SPATE_CREATE_STREAMS", value_delimiter = ',')]
+    #[arg(
+        long = "create-stream",
+        env = "SPATE_CREATE_STREAMS",
+        value_delimiter = ','
+    )]
     pub create_streams: Vec<String>,
 }
 
@@ -79,34 +83,63 @@ impl ServeArgs {
     pub fn resolve(self) -> Result<Settings, String> {
         let file: FileConfig = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
                 toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
             }
             None => FileConfig::default(),
         };
         let defaults = ServiceConfig::default();
         let in_memory = self.in_memory || file.in_memory.unwrap_or(false);
-        let create = if self.create_streams.is_empty() { file.create_streams.unwrap_or_default() } else { self.create_streams };
+        let create = if self.create_streams.is_empty() {
+            file.create_streams.unwrap_or_default()
+        } else {
+            self.create_streams
+        };
         let create_streams = create
             .iter()
             .filter(|s| !s.trim().is_empty())
             .map(|s| parse_stream_spec(s))
             .collect::<Result<_, _>>()?;
         Ok(Settings {
-            host: self.host.or(file.host).unwrap_or_else(|| "127.0.0.1".into()),
+            host: self
+                .host
+                .or(file.host)
+                .unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.or(file.port).unwrap_or(4567),
-            data_dir: (!in_memory).then(|| self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("spate-data"))),
+            data_dir: (!in_memory).then(|| {
+                self.data_dir
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from("spate-data"))
+            }),
             service: ServiceConfig {
                 region: self.region.or(file.region).unwrap_or(defaults.region),
-                account_id: self.account_id.or(file.account_id).unwrap_or(defaults.account_id),
-                creating_delay_ms: self.creating_delay_ms.or(file.creating_delay_ms).unwrap_or(defaults.creating_delay_ms),
-                deleting_delay_ms: self.deleting_delay_ms.or(file.deleting_delay_ms).unwrap_or(defaults.deleting_delay_ms),
-                updating_delay_ms: self.updating_delay_ms.or(file.updating_delay_ms).unwrap_or(defaults.updating_delay_ms),
-                shard_limit: self.shard_limit.or(file.shard_limit).unwrap_or(defaults.shard_limit),
+                account_id: self
+                    .account_id
+                    .or(file.account_id)
+                    .unwrap_or(defaults.account_id),
+                creating_delay_ms: self
+                    .creating_delay_ms
+                    .or(file.creating_delay_ms)
+                    .unwrap_or(defaults.creating_delay_ms),
+                deleting_delay_ms: self
+                    .deleting_delay_ms
+                    .or(file.deleting_delay_ms)
+                    .unwrap_or(defaults.deleting_delay_ms),
+                updating_delay_ms: self
+                    .updating_delay_ms
+                    .or(file.updating_delay_ms)
+                    .unwrap_or(defaults.updating_delay_ms),
+                shard_limit: self
+                    .shard_limit
+                    .or(file.shard_limit)
+                    .unwrap_or(defaults.shard_limit),
                 iterator_ttl_ms: self
                     .iterator_ttl_secs
                     .or(file.iterator_ttl_secs)
-                    .map_or(defaults.iterator_ttl_ms, |s| (s as i64).saturating_mul(1000)),
+                    .map_or(defaults.iterator_ttl_ms, |s| {
+                        (s as i64).saturating_mul(1000)
+                    }),
                 ..defaults
             },
             create_streams,
@@ -119,7 +152,9 @@ fn parse_stream_spec(spec: &str) -> Result<(String, u32), String> {
     match spec.trim().split_once(':') {
         None => Ok((spec.trim().to_string(), 1)),
         Some((name, shards)) => {
-            let n = shards.parse().map_err(|_| format!("--create-stream {spec}: shard count must be a number"))?;
+            let n = shards
+                .parse()
+                .map_err(|_| format!("--create-stream {spec}: shard count must be a number"))?;
             Ok((name.to_string(), n))
         }
     }
@@ -134,8 +169,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("spate-cli-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("spate.toml");
-        std::fs::write(&path, "port = 9000\nregion = \"eu-west-1\"\ncreate_streams = [\"a:2\"]\n").unwrap();
-        let args = ServeArgs { config: Some(path), port: Some(1234), ..ServeArgs::default() };
+        std::fs::write(
+            &path,
+            "port = 9000\nregion = \"eu-west-1\"\ncreate_streams = [\"a:2\"]\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            port: Some(1234),
+            ..ServeArgs::default()
+        };
         let s = args.resolve().unwrap();
         assert_eq!(s.port, 1234);
         assert_eq!(s.service.region, "eu-west-1");

@@ -6,7 +6,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "spate", version, about = "A Kinesis-compatible streaming server")]
+#[command(
+    name = "spate",
+    version,
+    about = "A Kinesis-compatible streaming server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,7 +42,11 @@ fn main() -> std::process::ExitCode {
 
 /// `SPATE_LOG=debug|info|warn|error` (default info).
 fn log_level() -> tracing::Level {
-    match std::env::var("SPATE_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+    match std::env::var("SPATE_LOG")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "trace" => tracing::Level::TRACE,
         "debug" => tracing::Level::DEBUG,
         "warn" => tracing::Level::WARN,

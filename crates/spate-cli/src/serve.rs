@@ -16,25 +16,47 @@ const MAINTENANCE_INTERVAL_MS: u64 = 10_000;
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     let settings = args.resolve()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let clock = system_clock();
-        let (storage, log_root, catalog): (Arc<dyn Storage>, _, Arc<dyn Catalog>) = match &settings.data_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                let catalog = RedbCatalog::open(&dir.join("catalog.redb")).map_err(|e| e.to_string())?;
-                (Arc::new(FsStorage), dir.join("log"), Arc::new(catalog))
-            }
-            None => (Arc::new(MemStorage::new()), "/memory/log".into(), Arc::new(MemCatalog)),
-        };
+        let (storage, log_root, catalog): (Arc<dyn Storage>, _, Arc<dyn Catalog>) =
+            match &settings.data_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                    let catalog =
+                        RedbCatalog::open(&dir.join("catalog.redb")).map_err(|e| e.to_string())?;
+                    (Arc::new(FsStorage), dir.join("log"), Arc::new(catalog))
+                }
+                None => (
+                    Arc::new(MemStorage::new()),
+                    "/memory/log".into(),
+                    Arc::new(MemCatalog),
+                ),
+            };
         let started = std::time::Instant::now();
-        let log = Arc::new(Log::open(storage, log_root, LogOptions::default(), clock.clone()).map_err(|e| e.to_string())?);
-        let kinesis = Kinesis::open(settings.service.clone(), log.clone() as Arc<dyn RecordLog>, catalog, clock)
-            .await
-            .map_err(|e| e.to_string())?;
+        let log = Arc::new(
+            Log::open(storage, log_root, LogOptions::default(), clock.clone())
+                .map_err(|e| e.to_string())?,
+        );
+        let kinesis = Kinesis::open(
+            settings.service.clone(),
+            log.clone() as Arc<dyn RecordLog>,
+            catalog,
+            clock,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         tracing::info!("storage recovered in {:?}", started.elapsed());
         for (name, shards) in &settings.create_streams {
-            let input = CreateStreamInput { stream_name: Some(name.clone()), shard_count: Some(i64::from(*shards)), ..Default::default() };
+            let input = CreateStreamInput {
+                stream_name: Some(name.clone()),
+                shard_count: Some(i64::from(*shards)),
+                ..Default::default()
+            };
             match kinesis.create_stream(input).await {
                 Ok(_) => tracing::info!("created stream {name} with {shards} shards"),
                 Err(e) if e.kind == spate_wire::ErrorKind::ResourceInUse => {}
@@ -57,16 +79,22 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let maintenance = {
             let kinesis = kinesis.clone();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(MAINTENANCE_INTERVAL_MS));
+                let mut tick =
+                    tokio::time::interval(Duration::from_millis(MAINTENANCE_INTERVAL_MS));
                 loop {
                     tick.tick().await;
                     kinesis.maintain().await;
                 }
             })
         };
-        spate_server::serve(listener, kinesis, ServerOptions::default(), shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())?;
+        spate_server::serve(
+            listener,
+            kinesis,
+            ServerOptions::default(),
+            shutdown_signal(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         maintenance.abort();
         log.shutdown();
         tracing::info!("stopped");
@@ -78,13 +106,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

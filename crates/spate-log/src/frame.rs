@@ -72,7 +72,13 @@ pub fn frame_len(partition_key: &[u8], data: &[u8]) -> usize {
 }
 
 /// Appends one frame to `out`.
-pub fn encode_frame(out: &mut Vec<u8>, counter: u64, arrival_ms: i64, partition_key: &[u8], data: &[u8]) {
+pub fn encode_frame(
+    out: &mut Vec<u8>,
+    counter: u64,
+    arrival_ms: i64,
+    partition_key: &[u8],
+    data: &[u8],
+) {
     let body_len = BODY_FIXED_BYTES + partition_key.len() + data.len();
     let start = out.len();
     out.extend_from_slice(&(body_len as u32).to_be_bytes());
@@ -112,7 +118,15 @@ pub fn decode_frame(buf: &[u8]) -> Result<(FrameRef<'_>, usize), FrameError> {
     }
     let partition_key = &body[BODY_FIXED_BYTES..BODY_FIXED_BYTES + key_len];
     let data = &body[BODY_FIXED_BYTES + key_len..];
-    Ok((FrameRef { counter, arrival_ms, partition_key, data }, total))
+    Ok((
+        FrameRef {
+            counter,
+            arrival_ms,
+            partition_key,
+            data,
+        },
+        total,
+    ))
 }
 
 #[cfg(test)]

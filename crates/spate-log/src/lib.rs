@@ -75,8 +75,14 @@ pub trait RecordLog: Send + Sync {
     fn append(&self, records: Vec<AppendRecord>) -> LogFuture<Vec<Appended>>;
     /// Reads shard records from `from` (a counter), skipping records that arrived before
     /// `min_arrival_ms`, up to the given bounds; only durable records are returned.
-    fn read(&self, shard: ShardLogId, from: u64, max_records: usize, max_bytes: usize, min_arrival_ms: i64)
-        -> Result<ReadBatch, LogError>;
+    fn read(
+        &self,
+        shard: ShardLogId,
+        from: u64,
+        max_records: usize,
+        max_bytes: usize,
+        min_arrival_ms: i64,
+    ) -> Result<ReadBatch, LogError>;
     /// The counter of the first record that arrived at or after `epoch_ms` (the durable tail if
     /// none has).
     fn seek_time(&self, shard: ShardLogId, epoch_ms: i64) -> Result<u64, LogError>;

@@ -26,7 +26,10 @@ pub fn recover(storage: &dyn Storage, root: &Path) -> Result<Vec<RecoveredShard>
     let mut out = Vec::new();
     for name in storage.list_dir(&shards_dir)? {
         let Ok(id) = u64::from_str_radix(&name, 16) else {
-            tracing::warn!("ignoring unexpected entry {name} in {}", shards_dir.display());
+            tracing::warn!(
+                "ignoring unexpected entry {name} in {}",
+                shards_dir.display()
+            );
             continue;
         };
         let view = recover_shard(storage, &shards_dir.join(&name))?;
@@ -52,7 +55,11 @@ fn recover_shard(storage: &dyn Storage, dir: &Path) -> Result<ShardView, LogErro
             changed = true;
             continue;
         }
-        let expected = if view.segments.is_empty() { base } else { view.next_counter };
+        let expected = if view.segments.is_empty() {
+            base
+        } else {
+            view.next_counter
+        };
         let file = storage.open(&path)?;
         let file_len = file.len()?;
         let mut header = [0u8; HEADER_BYTES];
@@ -101,7 +108,11 @@ fn recover_shard(storage: &dyn Storage, dir: &Path) -> Result<ShardView, LogErro
 
 /// Scans frames from the header on, filling `seg`; returns false if it stopped before the end of
 /// the file (torn or corrupt tail), with `seg.durable_len` at the end of the last good frame.
-fn scan(file: &dyn crate::storage::StorageFile, file_len: u64, seg: &mut SegmentView) -> Result<bool, LogError> {
+fn scan(
+    file: &dyn crate::storage::StorageFile,
+    file_len: u64,
+    seg: &mut SegmentView,
+) -> Result<bool, LogError> {
     let mut buf = vec![0u8; SCAN_CHUNK_BYTES];
     let mut since_index = u64::MAX / 2;
     loop {
@@ -114,9 +125,15 @@ fn scan(file: &dyn crate::storage::StorageFile, file_len: u64, seg: &mut Segment
         let mut pos = 0usize;
         loop {
             match decode_frame(&buf[pos..n]) {
-                Ok((f, len)) if f.counter == seg.next_counter && f.arrival_ms >= seg.last_arrival_ms => {
+                Ok((f, len))
+                    if f.counter == seg.next_counter && f.arrival_ms >= seg.last_arrival_ms =>
+                {
                     if since_index >= RECOVERY_INDEX_INTERVAL_BYTES {
-                        seg.index.push(IndexEntry { counter: f.counter, arrival_ms: f.arrival_ms, offset: offset + pos as u64 });
+                        seg.index.push(IndexEntry {
+                            counter: f.counter,
+                            arrival_ms: f.arrival_ms,
+                            offset: offset + pos as u64,
+                        });
                         since_index = 0;
                     }
                     since_index += len as u64;
@@ -135,8 +152,13 @@ fn scan(file: &dyn crate::storage::StorageFile, file_len: u64, seg: &mut Segment
         if pos == 0 {
             // Not even one frame fits: either the file ends mid-frame (torn) or the frame is
             // larger than the chunk buffer.
-            let need = u32::from_be_bytes(buf[..4.min(n)].try_into().unwrap_or([0; 4])) as usize + 8;
-            if n < 8 || need <= n || need > (file_len - offset) as usize || need > crate::frame::MAX_BODY_BYTES + 8 {
+            let need =
+                u32::from_be_bytes(buf[..4.min(n)].try_into().unwrap_or([0; 4])) as usize + 8;
+            if n < 8
+                || need <= n
+                || need > (file_len - offset) as usize
+                || need > crate::frame::MAX_BODY_BYTES + 8
+            {
                 return Ok(false);
             }
             buf.resize(need, 0);
@@ -144,7 +166,11 @@ fn scan(file: &dyn crate::storage::StorageFile, file_len: u64, seg: &mut Segment
     }
 }
 
-fn read_exact_or_less(file: &dyn crate::storage::StorageFile, buf: &mut [u8], offset: u64) -> Result<usize, LogError> {
+fn read_exact_or_less(
+    file: &dyn crate::storage::StorageFile,
+    buf: &mut [u8],
+    offset: u64,
+) -> Result<usize, LogError> {
     let mut done = 0;
     while done < buf.len() {
         let n = file.read_at(&mut buf[done..], offset + done as u64)?;

@@ -13,6 +13,9 @@ pub trait StorageFile: Send + Sync {
     fn sync_data(&self) -> io::Result<()>;
     fn len(&self) -> io::Result<u64>;
     fn set_len(&self, len: u64) -> io::Result<()>;
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
 }
 
 /// A directory tree of files.
@@ -67,11 +70,19 @@ impl Storage for FsStorage {
         }
     }
     fn create(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
-        let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
         Ok(Arc::new(FsFile(f)))
     }
     fn open(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
-        let f = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)?;
         Ok(Arc::new(FsFile(f)))
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
@@ -118,7 +129,10 @@ impl MemStorage {
     }
 
     pub fn with_power_loss_tracking() -> Self {
-        MemStorage { track_power_loss: true, ..Self::default() }
+        MemStorage {
+            track_power_loss: true,
+            ..Self::default()
+        }
     }
 
     /// The storage as a power loss would leave it: only synced bytes of files whose names were
@@ -148,23 +162,44 @@ impl MemStorage {
         let files = tree
             .files
             .iter()
-            .map(|(p, f)| (p.clone(), Arc::new(MemFile::with(self.track_power_loss, read(&f.data).clone()))))
+            .map(|(p, f)| {
+                (
+                    p.clone(),
+                    Arc::new(MemFile::with(self.track_power_loss, read(&f.data).clone())),
+                )
+            })
             .collect();
         MemStorage {
             track_power_loss: self.track_power_loss,
-            tree: Mutex::new(MemTree { dirs: tree.dirs.clone(), files, durable_names: tree.durable_names.clone() }),
+            tree: Mutex::new(MemTree {
+                dirs: tree.dirs.clone(),
+                files,
+                durable_names: tree.durable_names.clone(),
+            }),
         }
     }
 
     /// Every file and its bytes (for tests that inspect the disk image).
     pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        lock(&self.tree).files.iter().map(|(p, f)| (p.clone(), read(&f.data).clone())).collect()
+        lock(&self.tree)
+            .files
+            .iter()
+            .map(|(p, f)| (p.clone(), read(&f.data).clone()))
+            .collect()
     }
 }
 
 impl MemFile {
     fn with(track_power_loss: bool, data: Vec<u8>) -> Self {
-        MemFile { track_power_loss, synced: Mutex::new(if track_power_loss { data.clone() } else { Vec::new() }), data: RwLock::new(data) }
+        MemFile {
+            track_power_loss,
+            synced: Mutex::new(if track_power_loss {
+                data.clone()
+            } else {
+                Vec::new()
+            }),
+            data: RwLock::new(data),
+        }
     }
 }
 
@@ -211,7 +246,10 @@ impl StorageFile for MemFile {
 }
 
 fn not_found(path: &Path) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("{} not found", path.display()))
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} not found", path.display()),
+    )
 }
 
 impl Storage for MemStorage {
@@ -225,7 +263,9 @@ impl Storage for MemStorage {
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
         let tree = lock(&self.tree);
         let children = |p: &PathBuf| -> Option<String> {
-            (p.parent() == Some(path)).then(|| p.file_name().map(|n| n.to_string_lossy().into_owned())).flatten()
+            (p.parent() == Some(path))
+                .then(|| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .flatten()
         };
         let mut names: Vec<String> = tree.dirs.iter().filter_map(children).collect();
         names.extend(tree.files.keys().filter_map(children));
@@ -250,7 +290,10 @@ impl Storage for MemStorage {
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         let mut tree = lock(&self.tree);
-        tree.files.remove(path).map(|_| ()).ok_or_else(|| not_found(path))
+        tree.files
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| not_found(path))
     }
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
         let mut tree = lock(&self.tree);
@@ -261,9 +304,15 @@ impl Storage for MemStorage {
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         let mut tree = lock(&self.tree);
-        let names: Vec<PathBuf> = tree.files.keys().filter(|p| p.parent() == Some(path)).cloned().collect();
+        let names: Vec<PathBuf> = tree
+            .files
+            .keys()
+            .filter(|p| p.parent() == Some(path))
+            .cloned()
+            .collect();
         let present: BTreeSet<PathBuf> = names.iter().cloned().collect();
-        tree.durable_names.retain(|p| p.parent() != Some(path) || present.contains(p));
+        tree.durable_names
+            .retain(|p| p.parent() != Some(path) || present.contains(p));
         tree.durable_names.extend(names);
         Ok(())
     }

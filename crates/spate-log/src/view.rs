@@ -79,7 +79,10 @@ pub struct StoredRecord<'a> {
 
 impl ReadBatch {
     pub fn empty(next_counter: u64) -> Self {
-        ReadBatch { next_counter, ..Self::default() }
+        ReadBatch {
+            next_counter,
+            ..Self::default()
+        }
     }
     pub fn len(&self) -> usize {
         self.records.len()
@@ -104,7 +107,10 @@ impl ReadBatch {
 impl ShardView {
     pub fn tail(&self) -> ShardTail {
         ShardTail {
-            first_counter: self.segments.first().map_or(self.next_counter, |s| s.base_counter),
+            first_counter: self
+                .segments
+                .first()
+                .map_or(self.next_counter, |s| s.base_counter),
             next_counter: self.next_counter,
             last_arrival_ms: self.last_arrival_ms,
         }
@@ -116,17 +122,27 @@ impl ShardView {
         let seg = self.segments.get(i)?;
         let at = counter.max(seg.base_counter);
         let j = seg.index.partition_point(|e| e.counter <= at);
-        let start = if j == 0 { HEADER_BYTES as u64 } else { seg.index[j - 1].offset };
+        let start = if j == 0 {
+            HEADER_BYTES as u64
+        } else {
+            seg.index[j - 1].offset
+        };
         Some((seg.clone(), start))
     }
 
     /// The segment holding the first record that arrived at or after `epoch_ms`, and where to
     /// start scanning for it; `None` if no stored record arrived that late.
     pub fn locate_time(&self, epoch_ms: i64) -> Option<(SegmentView, u64)> {
-        let i = self.segments.partition_point(|s| s.last_arrival_ms < epoch_ms);
+        let i = self
+            .segments
+            .partition_point(|s| s.last_arrival_ms < epoch_ms);
         let seg = self.segments.get(i)?;
         let j = seg.index.partition_point(|e| e.arrival_ms < epoch_ms);
-        let start = if j == 0 { HEADER_BYTES as u64 } else { seg.index[j - 1].offset };
+        let start = if j == 0 {
+            HEADER_BYTES as u64
+        } else {
+            seg.index[j - 1].offset
+        };
         Some((seg.clone(), start))
     }
 }
@@ -159,9 +175,14 @@ pub fn scan_segment(
                 Err(FrameError::Incomplete) if pos > 0 => break,
                 Err(FrameError::Incomplete) => {
                     // A frame larger than the chunk: read exactly it next round.
-                    let need = u32::from_be_bytes(buf[..4].try_into().unwrap_or([0; 4])) as usize + 8;
+                    let need =
+                        u32::from_be_bytes(buf[..4].try_into().unwrap_or([0; 4])) as usize + 8;
                     let remaining = (seg.durable_len - offset) as usize;
-                    if need > crate::frame::MAX_BODY_BYTES + 8 || n < 4 || need <= n || need > remaining {
+                    if need > crate::frame::MAX_BODY_BYTES + 8
+                        || n < 4
+                        || need <= n
+                        || need > remaining
+                    {
                         return Err(corrupt(seg, offset));
                     }
                     buf.reserve(need);
@@ -176,7 +197,10 @@ pub fn scan_segment(
 }
 
 fn corrupt(seg: &SegmentView, offset: u64) -> LogError {
-    LogError::Corrupted(format!("segment {} has a bad frame at byte {offset} below its durable end", seg.base_counter))
+    LogError::Corrupted(format!(
+        "segment {} has a bad frame at byte {offset} below its durable end",
+        seg.base_counter
+    ))
 }
 
 fn read_full(file: &dyn StorageFile, buf: &mut [u8], offset: u64) -> Result<usize, LogError> {
@@ -220,7 +244,10 @@ pub fn read_records(
             if f.counter < next {
                 return true;
             }
-            if batch.records.len() >= max_records || (bytes + f.data.len() + f.partition_key.len() > max_bytes && !batch.records.is_empty()) {
+            if batch.records.len() >= max_records
+                || (bytes + f.data.len() + f.partition_key.len() > max_bytes
+                    && !batch.records.is_empty())
+            {
                 full = true;
                 return false;
             }

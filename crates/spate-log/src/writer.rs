@@ -4,7 +4,8 @@ use crate::frame::{encode_frame, encode_header, frame_len, HEADER_BYTES};
 use crate::storage::{Storage, StorageFile};
 use crate::view::{self, parking, IndexEntry, ReadBatch, SegmentView, ShardTail, ShardView};
 use crate::{
-    recovery, segment_path, shard_dir, AppendRecord, Appended, Clock, LogError, LogFuture, RecordLog, ShardLogId,
+    recovery, segment_path, shard_dir, AppendRecord, Appended, Clock, LogError, LogFuture,
+    RecordLog, ShardLogId,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -45,10 +46,23 @@ pub(crate) struct ShardShared {
 type ShardMap = RwLock<HashMap<ShardLogId, Arc<ShardShared>>>;
 
 enum Command {
-    Append { records: Vec<AppendRecord>, done: oneshot::Sender<Result<Vec<Appended>, LogError>> },
-    CreateShard { shard: ShardLogId, done: oneshot::Sender<Result<(), LogError>> },
-    DeleteShard { shard: ShardLogId, done: oneshot::Sender<Result<(), LogError>> },
-    Trim { shard: ShardLogId, before_ms: i64, done: oneshot::Sender<Result<(), LogError>> },
+    Append {
+        records: Vec<AppendRecord>,
+        done: oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    },
+    CreateShard {
+        shard: ShardLogId,
+        done: oneshot::Sender<Result<(), LogError>>,
+    },
+    DeleteShard {
+        shard: ShardLogId,
+        done: oneshot::Sender<Result<(), LogError>>,
+    },
+    Trim {
+        shard: ShardLogId,
+        before_ms: i64,
+        done: oneshot::Sender<Result<(), LogError>>,
+    },
 }
 
 /// The log: a handle to the writer thread plus the shared read side.
@@ -60,7 +74,12 @@ pub struct Log {
 
 impl Log {
     /// Opens (recovering) or creates the log under `root`.
-    pub fn open(storage: Arc<dyn Storage>, root: PathBuf, options: LogOptions, clock: Clock) -> Result<Log, LogError> {
+    pub fn open(
+        storage: Arc<dyn Storage>,
+        root: PathBuf,
+        options: LogOptions,
+        clock: Clock,
+    ) -> Result<Log, LogError> {
         storage.create_dir_all(&root.join("shards"))?;
         let recovered = recovery::recover(storage.as_ref(), &root)?;
         let shards: Arc<ShardMap> = Arc::new(RwLock::new(HashMap::new()));
@@ -70,20 +89,43 @@ impl Log {
                 durable: watch::channel(shard.view.next_counter).0,
                 view: RwLock::new(shard.view.clone()),
             });
-            shards.write().unwrap_or_else(|e| e.into_inner()).insert(shard.id, shared.clone());
-            writers.insert(shard.id, ShardWriter::resume(shard.id, shard_dir(&root, shard.id), shard.view, shared));
+            shards
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(shard.id, shared.clone());
+            writers.insert(
+                shard.id,
+                ShardWriter::resume(shard.id, shard_dir(&root, shard.id), shard.view, shared),
+            );
         }
         let (tx, rx) = mpsc::channel();
-        let mut writer = Writer { storage, root, options, clock, shards: shards.clone(), writers, failed: false };
+        let mut writer = Writer {
+            storage,
+            root,
+            options,
+            clock,
+            shards: shards.clone(),
+            writers,
+            failed: false,
+        };
         let handle = std::thread::Builder::new()
             .name("spate-log-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| LogError::Io(e.to_string()))?;
-        Ok(Log { shards, commands: Mutex::new(Some(tx)), writer: Mutex::new(Some(handle)) })
+        Ok(Log {
+            shards,
+            commands: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+        })
     }
 
     fn shard(&self, shard: ShardLogId) -> Result<Arc<ShardShared>, LogError> {
-        self.shards.read().unwrap_or_else(|e| e.into_inner()).get(&shard).cloned().ok_or(LogError::UnknownShard(shard))
+        self.shards
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&shard)
+            .cloned()
+            .ok_or(LogError::UnknownShard(shard))
     }
 
     fn send<T: Send + 'static>(
@@ -105,7 +147,10 @@ impl Log {
 
     /// Stops accepting writes, lets the writer finish what is queued, and waits for it.
     pub fn shutdown(&self) {
-        self.commands.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(handle) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = handle.join();
         }
@@ -123,8 +168,21 @@ impl RecordLog for Log {
         self.send(|done| Command::Append { records, done })
     }
 
-    fn read(&self, shard: ShardLogId, from: u64, max_records: usize, max_bytes: usize, min_arrival_ms: i64) -> Result<ReadBatch, LogError> {
-        view::read_records(&self.shard(shard)?.view, from, max_records, max_bytes, min_arrival_ms)
+    fn read(
+        &self,
+        shard: ShardLogId,
+        from: u64,
+        max_records: usize,
+        max_bytes: usize,
+        min_arrival_ms: i64,
+    ) -> Result<ReadBatch, LogError> {
+        view::read_records(
+            &self.shard(shard)?.view,
+            from,
+            max_records,
+            max_bytes,
+            min_arrival_ms,
+        )
     }
 
     fn seek_time(&self, shard: ShardLogId, epoch_ms: i64) -> Result<u64, LogError> {
@@ -148,7 +206,11 @@ impl RecordLog for Log {
     }
 
     fn trim(&self, shard: ShardLogId, before_ms: i64) -> LogFuture<()> {
-        self.send(|done| Command::Trim { shard, before_ms, done })
+        self.send(|done| Command::Trim {
+            shard,
+            before_ms,
+            done,
+        })
     }
 }
 
@@ -178,7 +240,11 @@ impl ShardWriter {
             shared,
             next_counter: view.next_counter,
             last_arrival_ms: view.last_arrival_ms,
-            active_first_arrival_ms: view.segments.last().and_then(|s| s.index.first()).map(|e| e.arrival_ms),
+            active_first_arrival_ms: view
+                .segments
+                .last()
+                .and_then(|s| s.index.first())
+                .map(|e| e.arrival_ms),
             segments: view.segments,
             pending: Vec::new(),
             bytes_since_index: u64::MAX / 2,
@@ -200,7 +266,10 @@ struct Writer {
     failed: bool,
 }
 
-type AppendWaiter = (oneshot::Sender<Result<Vec<Appended>, LogError>>, Vec<Appended>);
+type AppendWaiter = (
+    oneshot::Sender<Result<Vec<Appended>, LogError>>,
+    Vec<Appended>,
+);
 
 impl Writer {
     fn run(&mut self, rx: mpsc::Receiver<Command>) {
@@ -234,7 +303,11 @@ impl Writer {
             }
             match cmd {
                 Command::Append { records, done } => {
-                    if let Some(&missing) = records.iter().map(|r| &r.shard).find(|s| !self.writers.contains_key(s)) {
+                    if let Some(&missing) = records
+                        .iter()
+                        .map(|r| &r.shard)
+                        .find(|s| !self.writers.contains_key(s))
+                    {
                         let _ = done.send(Err(LogError::UnknownShard(missing)));
                         continue;
                     }
@@ -264,7 +337,11 @@ impl Writer {
                     dirty.retain(|s| *s != shard);
                     let _ = done.send(self.delete_shard(shard));
                 }
-                Command::Trim { shard, before_ms, done } => {
+                Command::Trim {
+                    shard,
+                    before_ms,
+                    done,
+                } => {
                     let _ = done.send(self.trim(shard, before_ms, &dirty));
                 }
             }
@@ -295,14 +372,25 @@ impl Writer {
 
     /// Assigns the record its counter and arrival time and encodes it into the shard's pending
     /// bytes, sealing the active segment first if it is full or old.
-    fn encode(&mut self, r: &AppendRecord, now_ms: i64, new_files: &mut Vec<PathBuf>) -> Result<Appended, LogError> {
+    fn encode(
+        &mut self,
+        r: &AppendRecord,
+        now_ms: i64,
+        new_files: &mut Vec<PathBuf>,
+    ) -> Result<Appended, LogError> {
         let options = &self.options;
-        let w = self.writers.get_mut(&r.shard).ok_or(LogError::UnknownShard(r.shard))?;
+        let w = self
+            .writers
+            .get_mut(&r.shard)
+            .ok_or(LogError::UnknownShard(r.shard))?;
         let arrival_ms = now_ms.max(w.last_arrival_ms.unwrap_or(i64::MIN));
         let len = frame_len(r.partition_key.as_bytes(), &r.data) as u64;
         let active_len = w.segments.last().map_or(0, |s| s.durable_len) + w.pending.len() as u64;
-        let too_big = active_len + len > options.segment_max_bytes && active_len > HEADER_BYTES as u64;
-        let too_old = w.active_first_arrival_ms.is_some_and(|t| arrival_ms - t > options.segment_max_age_ms);
+        let too_big =
+            active_len + len > options.segment_max_bytes && active_len > HEADER_BYTES as u64;
+        let too_old = w
+            .active_first_arrival_ms
+            .is_some_and(|t| arrival_ms - t > options.segment_max_age_ms);
         if w.segments.is_empty() || w.sealed || too_big || too_old {
             flush_pending(w)?;
             let path = segment_path(&w.dir, w.next_counter);
@@ -322,22 +410,42 @@ impl Writer {
             w.bytes_since_index = u64::MAX / 2;
         }
         let counter = w.next_counter;
-        let seg = w.segments.last_mut().ok_or(LogError::UnknownShard(r.shard))?;
+        let seg = w
+            .segments
+            .last_mut()
+            .ok_or(LogError::UnknownShard(r.shard))?;
         let offset = seg.durable_len + w.pending.len() as u64;
         if w.bytes_since_index >= options.index_interval_bytes {
-            seg.index.push(IndexEntry { counter, arrival_ms, offset });
+            seg.index.push(IndexEntry {
+                counter,
+                arrival_ms,
+                offset,
+            });
             w.bytes_since_index = 0;
         }
-        encode_frame(&mut w.pending, counter, arrival_ms, r.partition_key.as_bytes(), &r.data);
+        encode_frame(
+            &mut w.pending,
+            counter,
+            arrival_ms,
+            r.partition_key.as_bytes(),
+            &r.data,
+        );
         w.bytes_since_index += len;
         seg.next_counter = counter + 1;
         seg.last_arrival_ms = arrival_ms;
         w.next_counter = counter + 1;
         w.last_arrival_ms = Some(arrival_ms);
-        Ok(Appended { counter, arrival_ms })
+        Ok(Appended {
+            counter,
+            arrival_ms,
+        })
     }
 
-    fn write_and_sync(&mut self, dirty: &[ShardLogId], new_files: &[PathBuf]) -> Result<(), LogError> {
+    fn write_and_sync(
+        &mut self,
+        dirty: &[ShardLogId],
+        new_files: &[PathBuf],
+    ) -> Result<(), LogError> {
         let mut to_sync: Vec<Arc<dyn StorageFile>> = Vec::new();
         for shard in dirty {
             if let Some(w) = self.writers.get_mut(shard) {
@@ -358,12 +466,18 @@ impl Writer {
 
     /// Makes the synced writer state visible to readers and wakes watchers.
     fn publish(&mut self, shard: ShardLogId) {
-        let Some(w) = self.writers.get(&shard) else { return };
+        let Some(w) = self.writers.get(&shard) else {
+            return;
+        };
         {
             let mut view = parking::write(&w.shared.view);
             let published = view.segments.len().saturating_sub(1);
             view.segments.truncate(published);
-            view.segments.extend(w.segments[published.min(w.segments.len())..].iter().cloned());
+            view.segments.extend(
+                w.segments[published.min(w.segments.len())..]
+                    .iter()
+                    .cloned(),
+            );
             view.next_counter = w.next_counter;
             view.last_arrival_ms = w.last_arrival_ms;
         }
@@ -377,14 +491,26 @@ impl Writer {
         let dir = shard_dir(&self.root, shard);
         self.storage.create_dir_all(&dir)?;
         self.storage.sync_dir(&self.root.join("shards"))?;
-        let shared = Arc::new(ShardShared { view: RwLock::new(ShardView::default()), durable: watch::channel(0).0 });
-        self.shards.write().unwrap_or_else(|e| e.into_inner()).insert(shard, shared.clone());
-        self.writers.insert(shard, ShardWriter::resume(shard, dir, ShardView::default(), shared));
+        let shared = Arc::new(ShardShared {
+            view: RwLock::new(ShardView::default()),
+            durable: watch::channel(0).0,
+        });
+        self.shards
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(shard, shared.clone());
+        self.writers.insert(
+            shard,
+            ShardWriter::resume(shard, dir, ShardView::default(), shared),
+        );
         Ok(())
     }
 
     fn delete_shard(&mut self, shard: ShardLogId) -> Result<(), LogError> {
-        self.shards.write().unwrap_or_else(|e| e.into_inner()).remove(&shard);
+        self.shards
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&shard);
         if self.writers.remove(&shard).is_some() {
             self.storage.remove_dir_all(&shard_dir(&self.root, shard))?;
             self.storage.sync_dir(&self.root.join("shards"))?;
@@ -394,14 +520,25 @@ impl Writer {
 
     /// Drops whole segments whose newest record arrived before `before_ms`. Readers that hold a
     /// dropped segment's file keep reading it; new readers skip to the first kept counter.
-    fn trim(&mut self, shard: ShardLogId, before_ms: i64, dirty: &[ShardLogId]) -> Result<(), LogError> {
-        let Some(w) = self.writers.get_mut(&shard) else { return Err(LogError::UnknownShard(shard)) };
+    fn trim(
+        &mut self,
+        shard: ShardLogId,
+        before_ms: i64,
+        dirty: &[ShardLogId],
+    ) -> Result<(), LogError> {
+        let Some(w) = self.writers.get_mut(&shard) else {
+            return Err(LogError::UnknownShard(shard));
+        };
         if dirty.contains(&shard) {
             return Ok(()); // records of this commit are not yet written; trim next time
         }
         // The newest segment always stays: it carries the shard's next counter across restarts
         // (readers skip its expired records by arrival time).
-        let expired = w.segments.iter().take_while(|s| s.last_arrival_ms < before_ms).count();
+        let expired = w
+            .segments
+            .iter()
+            .take_while(|s| s.last_arrival_ms < before_ms)
+            .count();
         let expired = expired.min(w.segments.len().saturating_sub(1));
         if expired == 0 {
             return Ok(());
@@ -413,7 +550,8 @@ impl Writer {
             view.segments.drain(..n);
         }
         for seg in &dropped {
-            self.storage.remove_file(&segment_path(&w.dir, seg.base_counter))?;
+            self.storage
+                .remove_file(&segment_path(&w.dir, seg.base_counter))?;
         }
         self.storage.sync_dir(&w.dir)?;
         Ok(())
@@ -425,7 +563,9 @@ fn flush_pending(w: &mut ShardWriter) -> Result<(), LogError> {
     if w.pending.is_empty() {
         return Ok(());
     }
-    let Some(seg) = w.segments.last_mut() else { return Ok(()) };
+    let Some(seg) = w.segments.last_mut() else {
+        return Ok(());
+    };
     seg.file.write_all_at(&w.pending, seg.durable_len)?;
     seg.durable_len += w.pending.len() as u64;
     w.pending.clear();
@@ -435,7 +575,10 @@ fn flush_pending(w: &mut ShardWriter) -> Result<(), LogError> {
 
 fn batch_bytes(cmd: &Command) -> usize {
     match cmd {
-        Command::Append { records, .. } => records.iter().map(|r| r.data.len() + r.partition_key.len() + 32).sum(),
+        Command::Append { records, .. } => records
+            .iter()
+            .map(|r| r.data.len() + r.partition_key.len() + 32)
+            .sum(),
         _ => 0,
     }
 }
@@ -445,7 +588,9 @@ fn fail(cmd: Command, e: LogError) {
         Command::Append { done, .. } => {
             let _ = done.send(Err(e));
         }
-        Command::CreateShard { done, .. } | Command::DeleteShard { done, .. } | Command::Trim { done, .. } => {
+        Command::CreateShard { done, .. }
+        | Command::DeleteShard { done, .. }
+        | Command::Trim { done, .. } => {
             let _ = done.send(Err(e));
         }
     }

@@ -2,8 +2,10 @@
 //! recovery after a process crash, a power loss, and a torn write at every byte offset.
 
 use spate_log::storage::{MemStorage, Storage};
-use spate_log::{segment_path, shard_dir, AppendRecord, Appended, Clock, Log, LogOptions, RecordLog};
-use std::path::{Path, PathBuf};
+use spate_log::{
+    segment_path, shard_dir, AppendRecord, Appended, Clock, Log, LogOptions, RecordLog,
+};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -12,7 +14,11 @@ fn root() -> PathBuf {
 }
 
 fn small_segments() -> LogOptions {
-    LogOptions { segment_max_bytes: 4096, index_interval_bytes: 512, ..LogOptions::default() }
+    LogOptions {
+        segment_max_bytes: 4096,
+        index_interval_bytes: 512,
+        ..LogOptions::default()
+    }
 }
 
 struct TestClock(Arc<AtomicI64>);
@@ -35,16 +41,35 @@ fn open(storage: Arc<dyn Storage>, clock: &TestClock) -> Log {
 }
 
 fn record(shard: u64, i: usize) -> AppendRecord {
-    AppendRecord { shard, partition_key: format!("key-{i}"), data: format!("payload number {i} of shard {shard}").into_bytes() }
+    AppendRecord {
+        shard,
+        partition_key: format!("key-{i}"),
+        data: format!("payload number {i} of shard {shard}").into_bytes(),
+    }
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn read_all(log: &Log, shard: u64) -> Vec<(u64, i64, String, Vec<u8>)> {
-    let batch = log.read(shard, 0, usize::MAX, usize::MAX, i64::MIN).unwrap();
-    batch.records().map(|r| (r.counter, r.arrival_ms, r.partition_key.to_string(), r.data.to_vec())).collect()
+    let batch = log
+        .read(shard, 0, usize::MAX, usize::MAX, i64::MIN)
+        .unwrap();
+    batch
+        .records()
+        .map(|r| {
+            (
+                r.counter,
+                r.arrival_ms,
+                r.partition_key.to_string(),
+                r.data.to_vec(),
+            )
+        })
+        .collect()
 }
 
 /// Appends `n` records per shard, one append call each, advancing the clock between calls.
@@ -61,9 +86,22 @@ fn fill(log: &Log, clock: &TestClock, shards: &[u64], n: usize) -> Vec<(AppendRe
 
 fn assert_all_present(log: &Log, acked: &[(AppendRecord, Appended)]) {
     for (r, a) in acked {
-        let batch = log.read(r.shard, a.counter, 1, usize::MAX, i64::MIN).unwrap();
-        let got = batch.records().next().unwrap_or_else(|| panic!("record {} of shard {} missing", a.counter, r.shard));
-        assert_eq!((got.counter, got.arrival_ms, got.partition_key, got.data), (a.counter, a.arrival_ms, r.partition_key.as_str(), &r.data[..]));
+        let batch = log
+            .read(r.shard, a.counter, 1, usize::MAX, i64::MIN)
+            .unwrap();
+        let got = batch
+            .records()
+            .next()
+            .unwrap_or_else(|| panic!("record {} of shard {} missing", a.counter, r.shard));
+        assert_eq!(
+            (got.counter, got.arrival_ms, got.partition_key, got.data),
+            (
+                a.counter,
+                a.arrival_ms,
+                r.partition_key.as_str(),
+                &r.data[..]
+            )
+        );
     }
 }
 
@@ -79,15 +117,22 @@ fn appends_read_back_in_order_across_segments() {
     for s in [1u64, 2] {
         let all = read_all(&log, s);
         assert_eq!(all.len(), 300);
-        assert!(all.windows(2).all(|w| w[1].0 == w[0].0 + 1 && w[1].1 >= w[0].1));
+        assert!(all
+            .windows(2)
+            .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 >= w[0].1));
     }
     assert_all_present(&log, &acked);
     let segments = storage.list_dir(&shard_dir(&root(), 1)).unwrap().len();
-    assert!(segments > 3, "expected rolling into several segments, got {segments}");
+    assert!(
+        segments > 3,
+        "expected rolling into several segments, got {segments}"
+    );
     // Bounded reads continue where they stopped.
     let first = log.read(1, 0, 7, usize::MAX, i64::MIN).unwrap();
     assert_eq!(first.len(), 7);
-    let second = log.read(1, first.next_counter, 5, usize::MAX, i64::MIN).unwrap();
+    let second = log
+        .read(1, first.next_counter, 5, usize::MAX, i64::MIN)
+        .unwrap();
     assert_eq!(second.records().next().unwrap().counter, 7);
     let tail = log.tail(1).unwrap();
     assert_eq!((tail.first_counter, tail.next_counter), (0, 300));
@@ -124,7 +169,11 @@ fn trim_drops_old_segments_but_keeps_the_counter() {
     let cutoff = acked[150].1.arrival_ms;
     block_on(log.trim(1, cutoff)).unwrap();
     let tail = log.tail(1).unwrap();
-    assert!(tail.first_counter > 0 && tail.first_counter <= 150, "first counter {}", tail.first_counter);
+    assert!(
+        tail.first_counter > 0 && tail.first_counter <= 150,
+        "first counter {}",
+        tail.first_counter
+    );
     let all = read_all(&log, 1);
     assert_eq!(all.first().unwrap().0, tail.first_counter);
     // Trimming everything keeps the newest segment, so counters continue after a restart.
@@ -137,11 +186,8 @@ fn trim_drops_old_segments_but_keeps_the_counter() {
 
 #[test]
 fn process_crash_keeps_every_acknowledged_record() {
-    let storage = MemStorage::new();
+    let storage = Arc::new(MemStorage::new());
     let clock = TestClock::new(1_000);
-    let log = open(Arc::new(MemStorage::new()), &clock);
-    drop(log);
-    let storage = Arc::new(storage);
     let log = open(storage.clone(), &clock);
     for s in [1, 2, 3] {
         block_on(log.create_shard(s)).unwrap();
@@ -183,7 +229,8 @@ fn unsynced_writes_do_not_survive_power_loss_but_acked_ones_do() {
     let seg = segment_path(&shard_dir(&root(), 1), 0);
     let f = storage.open(&seg).unwrap();
     let len = f.len().unwrap();
-    f.write_all_at(b"garbage that was never synced", len).unwrap();
+    f.write_all_at(b"garbage that was never synced", len)
+        .unwrap();
     let log2 = open(Arc::new(storage.after_power_loss()), &clock);
     assert_all_present(&log2, &acked);
     assert_eq!(log2.tail(1).unwrap().next_counter, 3);
@@ -199,7 +246,11 @@ fn torn_last_record_is_truncated_at_every_offset() {
     block_on(log.create_shard(1)).unwrap();
     fill(&log, &clock, &[1], 5);
     drop(log);
-    let (path, bytes) = base.files().into_iter().find(|(p, _)| p.extension().is_some_and(|e| e == "seg")).unwrap();
+    let (path, bytes) = base
+        .files()
+        .into_iter()
+        .find(|(p, _)| p.extension().is_some_and(|e| e == "seg"))
+        .unwrap();
     let last_len = spate_log::frame::frame_len(b"key-4", b"payload number 4 of shard 1");
     let last_start = bytes.len() - last_len;
     for cut in last_start..bytes.len() {
@@ -210,7 +261,11 @@ fn torn_last_record_is_truncated_at_every_offset() {
         let log = open(storage.clone(), &clock);
         let all = read_all(&log, 1);
         assert_eq!(all.len(), 4, "cut at {cut}");
-        assert_eq!(storage.open(&path).unwrap().len().unwrap(), last_start as u64, "cut at {cut}");
+        assert_eq!(
+            storage.open(&path).unwrap().len().unwrap(),
+            last_start as u64,
+            "cut at {cut}"
+        );
         let acks = block_on(log.append(vec![record(1, 4)])).unwrap();
         assert_eq!(acks[0].counter, 4);
     }
@@ -224,10 +279,20 @@ fn corrupt_byte_in_a_record_truncates_from_there() {
     block_on(log.create_shard(1)).unwrap();
     fill(&log, &clock, &[1], 10);
     drop(log);
-    let (path, bytes) = base.files().into_iter().find(|(p, _)| p.extension().is_some_and(|e| e == "seg")).unwrap();
+    let (path, bytes) = base
+        .files()
+        .into_iter()
+        .find(|(p, _)| p.extension().is_some_and(|e| e == "seg"))
+        .unwrap();
     let storage = base.after_process_crash();
-    let flip_at = bytes.len() - 3 * spate_log::frame::frame_len(b"key-9", b"payload number 9 of shard 1") + 12;
-    storage.open(&path).unwrap().write_all_at(&[bytes[flip_at] ^ 0xff], flip_at as u64).unwrap();
+    let flip_at = bytes.len()
+        - 3 * spate_log::frame::frame_len(b"key-9", b"payload number 9 of shard 1")
+        + 12;
+    storage
+        .open(&path)
+        .unwrap()
+        .write_all_at(&[bytes[flip_at] ^ 0xff], flip_at as u64)
+        .unwrap();
     let log = open(Arc::new(storage), &clock);
     assert_eq!(read_all(&log, 1).len(), 7);
 }
@@ -238,7 +303,6 @@ fn unknown_shard_is_an_error_not_a_panic() {
     let log = open(Arc::new(MemStorage::new()), &clock);
     assert!(block_on(log.append(vec![record(42, 0)])).is_err());
     assert!(log.read(42, 0, 1, 1, 0).is_err());
-    let _ = Path::new("/");
 }
 
 #[test]

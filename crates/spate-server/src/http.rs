@@ -26,7 +26,10 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { max_body_bytes: 16 << 20, shutdown_grace_ms: 5_000 }
+        ServerOptions {
+            max_body_bytes: 16 << 20,
+            shutdown_grace_ms: 5_000,
+        }
     }
 }
 
@@ -73,30 +76,57 @@ pub async fn serve(
     }
     drop(listener);
     let grace = Duration::from_millis(options.shutdown_grace_ms);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after {grace:?}; closing them");
     }
     Ok(())
 }
 
-async fn handle(req: Request<Incoming>, kinesis: &Arc<Kinesis>, options: &ServerOptions) -> Response<Full<Bytes>> {
+async fn handle(
+    req: Request<Incoming>,
+    kinesis: &Arc<Kinesis>,
+    options: &ServerOptions,
+) -> Response<Full<Bytes>> {
     if req.method() == Method::GET {
         return match req.uri().path() {
             "/health" | "/healthz" => text(StatusCode::OK, "ok\n"),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         };
     }
-    let encoding = Encoding::from_content_type(req.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()));
+    let encoding = Encoding::from_content_type(
+        req.headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     if req.method() != Method::POST {
-        return error(encoding, &ApiError::new(ErrorKind::UnknownOperation, "Only POST is supported."));
+        return error(
+            encoding,
+            &ApiError::new(ErrorKind::UnknownOperation, "Only POST is supported."),
+        );
     }
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let body = match Limited::new(req.into_body(), options.max_body_bytes).collect().await {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = match Limited::new(req.into_body(), options.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(body) => body.to_bytes(),
         Err(e) => {
-            let too_big = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_big = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let message = if too_big {
-                format!("Request body exceeds the maximum of {} bytes.", options.max_body_bytes)
+                format!(
+                    "Request body exceeds the maximum of {} bytes.",
+                    options.max_body_bytes
+                )
             } else {
                 format!("Could not read the request body: {e}")
             };
@@ -109,7 +139,13 @@ async fn handle(req: Request<Incoming>, kinesis: &Arc<Kinesis>, options: &Server
     };
     match target.strip_prefix(spate_wire::kinesis::TARGET_PREFIX) {
         Some(operation) => kinesis_routes::dispatch(kinesis, operation, encoding, &body).await,
-        None => error(encoding, &ApiError::new(ErrorKind::UnknownOperation, format!("Unknown operation: {target}"))),
+        None => error(
+            encoding,
+            &ApiError::new(
+                ErrorKind::UnknownOperation,
+                format!("Unknown operation: {target}"),
+            ),
+        ),
     }
 }
 
@@ -132,14 +168,28 @@ fn request_id() -> String {
     let b = state.hash_one(n.wrapping_add(0x9e37_79b9_7f4a_7c15));
     let x = (u128::from(a) << 64) | u128::from(b);
     let s = format!("{x:032x}");
-    format!("{}-{}-{}-{}-{}", &s[0..8], &s[8..12], &s[12..16], &s[16..20], &s[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &s[0..8],
+        &s[8..12],
+        &s[12..16],
+        &s[16..20],
+        &s[20..32]
+    )
 }
 
-pub(crate) fn respond(encoding: Encoding, status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(crate) fn respond(
+    encoding: Encoding,
+    status: StatusCode,
+    body: Vec<u8>,
+) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     let headers = r.headers_mut();
-    headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(encoding.content_type()));
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(encoding.content_type()),
+    );
     if let Ok(id) = hyper::header::HeaderValue::from_str(&request_id()) {
         headers.insert("x-amzn-requestid", id);
     }
@@ -154,6 +204,9 @@ pub(crate) fn error(encoding: Encoding, e: &ApiError) -> Response<Full<Bytes>> {
     }
     let status = StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut r = respond(encoding, status, encode(encoding, &e.body()));
-    r.headers_mut().insert("x-amzn-errortype", hyper::header::HeaderValue::from_static(e.kind.code()));
+    r.headers_mut().insert(
+        "x-amzn-errortype",
+        hyper::header::HeaderValue::from_static(e.kind.code()),
+    );
     r
 }

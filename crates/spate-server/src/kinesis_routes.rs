@@ -30,7 +30,12 @@ where
     }
 }
 
-pub async fn dispatch(k: &Arc<Kinesis>, operation: &str, enc: Encoding, body: &[u8]) -> Response<Full<Bytes>> {
+pub async fn dispatch(
+    k: &Arc<Kinesis>,
+    operation: &str,
+    enc: Encoding,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
     match operation {
         "PutRecord" => run(enc, body, |i| k.put_record(i)).await,
         "PutRecords" => run(enc, body, |i| k.put_records(i)).await,
@@ -54,8 +59,16 @@ pub async fn dispatch(k: &Arc<Kinesis>, operation: &str, enc: Encoding, body: &[
         "UntagResource" => run(enc, body, |i| k.untag_resource(i)).await,
         "ListTagsForResource" => run(enc, body, |i| ready(k.list_tags_for_resource(i))).await,
         "DescribeLimits" => run(enc, body, |i| ready(k.describe_limits(i))).await,
-        "DescribeAccountSettings" => run(enc, body, |i| ready(k.describe_account_settings(i))).await,
+        "DescribeAccountSettings" => {
+            run(enc, body, |i| ready(k.describe_account_settings(i))).await
+        }
         "UpdateAccountSettings" => run(enc, body, |i| k.update_account_settings(i)).await,
-        _ => error(enc, &ApiError::new(ErrorKind::UnknownOperation, format!("Operation {operation} is not supported."))),
+        _ => error(
+            enc,
+            &ApiError::new(
+                ErrorKind::UnknownOperation,
+                format!("Operation {operation} is not supported."),
+            ),
+        ),
     }
 }

@@ -45,7 +45,9 @@ pub(crate) fn shard_out(stream: &Stream, shard: &ShardRecord) -> Shard {
         },
         sequence_number_range: SequenceNumberRange {
             starting_sequence_number: seq(0, shard.created_ms),
-            ending_sequence_number: shard.ending_counter.map(|c| seq(c.saturating_sub(1), stream.record.created_ms)),
+            ending_sequence_number: shard
+                .ending_counter
+                .map(|c| seq(c.saturating_sub(1), stream.record.created_ms)),
         },
     }
 }
@@ -54,14 +56,18 @@ fn validate_tags(v: &mut Validator, tags: Option<&std::collections::BTreeMap<Str
     if let Some(tags) = tags {
         v.count(Some(tags.len()), "tags", 1, 200);
         for (key, value) in tags {
-            v.length(Some(key), "tags.key", 1, 128).length(Some(value), "tags.value", 0, 256);
+            v.length(Some(key), "tags.key", 1, 128)
+                .length(Some(value), "tags.value", 0, 256);
         }
     }
 }
 
 impl Kinesis {
     pub async fn create_stream(&self, input: CreateStreamInput) -> Result<EmptyOutput, ApiError> {
-        let mode = input.stream_mode_details.as_ref().and_then(|m| m.stream_mode.as_deref());
+        let mode = input
+            .stream_mode_details
+            .as_ref()
+            .and_then(|m| m.stream_mode.as_deref());
         let mut v = Validator::new();
         v.required(&input.stream_name, "streamName");
         check::stream_name(&mut v, input.stream_name.as_deref(), "streamName");
@@ -69,32 +75,63 @@ impl Kinesis {
         if let Some(details) = &input.stream_mode_details {
             v.required(&details.stream_mode, "streamModeDetails.streamMode");
         }
-        v.one_of(mode, "streamModeDetails.streamMode", &["PROVISIONED", "ON_DEMAND"]);
-        v.range(input.max_record_size_in_ki_b, "maxRecordSizeInKiB", 1024, 10240);
-        v.range(input.warm_throughput_mi_bps, "warmThroughputMiBps", 0, i64::MAX);
+        v.one_of(
+            mode,
+            "streamModeDetails.streamMode",
+            &["PROVISIONED", "ON_DEMAND"],
+        );
+        v.range(
+            input.max_record_size_in_ki_b,
+            "maxRecordSizeInKiB",
+            1024,
+            10240,
+        );
+        v.range(
+            input.warm_throughput_mi_bps,
+            "warmThroughputMiBps",
+            0,
+            i64::MAX,
+        );
         validate_tags(&mut v, input.tags.as_ref());
         v.finish()?;
         let name = input.stream_name.unwrap_or_default();
-        let mode = if mode == Some("ON_DEMAND") { StreamMode::OnDemand } else { StreamMode::Provisioned };
+        let mode = if mode == Some("ON_DEMAND") {
+            StreamMode::OnDemand
+        } else {
+            StreamMode::Provisioned
+        };
         let shard_count = match (mode, input.shard_count) {
             (StreamMode::OnDemand, _) => self.config.on_demand_shard_count,
             (StreamMode::Provisioned, Some(n)) => u32::try_from(n).unwrap_or(u32::MAX),
             (StreamMode::Provisioned, None) => {
-                return Err(invalid("ShardCount is required for a stream in PROVISIONED mode."))
+                return Err(invalid(
+                    "ShardCount is required for a stream in PROVISIONED mode.",
+                ))
             }
         };
         let _guard = self.control.lock().await;
         if self.registry().streams.contains_key(&name) {
             return Err(ApiError::new(
                 ErrorKind::ResourceInUse,
-                format!("Stream {name} under account {} already exists.", self.config.account_id),
+                format!(
+                    "Stream {name} under account {} already exists.",
+                    self.config.account_id
+                ),
             ));
         }
         self.check_shard_limit(shard_count as usize)?;
         if mode == StreamMode::OnDemand {
-            let on_demand = self.registry().streams.values().filter(|s| s.record.mode == StreamMode::OnDemand).count();
+            let on_demand = self
+                .registry()
+                .streams
+                .values()
+                .filter(|s| s.record.mode == StreamMode::OnDemand)
+                .count();
             if on_demand >= self.config.on_demand_stream_limit as usize {
-                return Err(ApiError::new(ErrorKind::LimitExceeded, "Maximum number of ON_DEMAND streams reached."));
+                return Err(ApiError::new(
+                    ErrorKind::LimitExceeded,
+                    "Maximum number of ON_DEMAND streams reached.",
+                ));
             }
         }
         let now = self.now();
@@ -114,16 +151,23 @@ impl Kinesis {
             })
             .collect();
         for shard in &shards {
-            self.log.create_shard(shard.log_id).await.map_err(log_error)?;
+            self.log
+                .create_shard(shard.log_id)
+                .await
+                .map_err(log_error)?;
         }
         let record = StreamRecord {
             format_version: FORMAT_VERSION,
             name,
             created_ms: now,
-            lifecycle: Lifecycle::Creating { until_ms: now + self.config.creating_delay_ms as i64 },
+            lifecycle: Lifecycle::Creating {
+                until_ms: now + self.config.creating_delay_ms as i64,
+            },
             mode,
             retention_hours: limits::DEFAULT_RETENTION_HOURS,
-            max_record_size_kib: input.max_record_size_in_ki_b.unwrap_or(limits::DEFAULT_MAX_RECORD_SIZE_KIB),
+            max_record_size_kib: input
+                .max_record_size_in_ki_b
+                .unwrap_or(limits::DEFAULT_MAX_RECORD_SIZE_KIB),
             tags: input.tags.unwrap_or_default(),
             shards,
         };
@@ -133,7 +177,12 @@ impl Kinesis {
     }
 
     fn check_shard_limit(&self, additional: usize) -> Result<(), ApiError> {
-        let open: usize = self.registry().streams.values().map(|s| s.open_shard_count()).sum();
+        let open: usize = self
+            .registry()
+            .streams
+            .values()
+            .map(|s| s.open_shard_count())
+            .sum();
         let limit = self.config.shard_limit as usize;
         if open + additional > limit {
             return Err(ApiError::new(
@@ -147,9 +196,16 @@ impl Kinesis {
         Ok(())
     }
 
-    pub async fn delete_stream(self: &Arc<Self>, input: DeleteStreamInput) -> Result<EmptyOutput, ApiError> {
+    pub async fn delete_stream(
+        self: &Arc<Self>,
+        input: DeleteStreamInput,
+    ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.finish()?;
         let _guard = self.control.lock().await;
         let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
@@ -184,20 +240,42 @@ impl Kinesis {
         Ok(EmptyOutput {})
     }
 
-    pub fn describe_stream(&self, input: DescribeStreamInput) -> Result<DescribeStreamOutput, ApiError> {
+    pub fn describe_stream(
+        &self,
+        input: DescribeStreamInput,
+    ) -> Result<DescribeStreamOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.range(input.limit, "limit", 1, 10_000);
-        check::shard_id(&mut v, input.exclusive_start_shard_id.as_deref(), "exclusiveStartShardId");
+        check::shard_id(
+            &mut v,
+            input.exclusive_start_shard_id.as_deref(),
+            "exclusiveStartShardId",
+        );
         v.finish()?;
         let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-        let after = input.exclusive_start_shard_id.as_deref().and_then(parse_shard_id);
+        let after = input
+            .exclusive_start_shard_id
+            .as_deref()
+            .and_then(parse_shard_id);
         let limit = input.limit.unwrap_or(100) as usize;
-        let mut shards: Vec<&ShardRecord> =
-            stream.record.shards.iter().filter(|s| after.is_none_or(|a| s.index > a)).collect();
+        let mut shards: Vec<&ShardRecord> = stream
+            .record
+            .shards
+            .iter()
+            .filter(|s| after.is_none_or(|a| s.index > a))
+            .collect();
         shards.sort_by_key(|s| s.index);
         let has_more = shards.len() > limit;
-        let shards = shards.into_iter().take(limit).map(|s| shard_out(&stream, s)).collect();
+        let shards = shards
+            .into_iter()
+            .take(limit)
+            .map(|s| shard_out(&stream, s))
+            .collect();
         Ok(DescribeStreamOutput {
             stream_description: StreamDescription {
                 stream_name: stream.record.name.clone(),
@@ -208,15 +286,24 @@ impl Kinesis {
                 has_more_shards: has_more,
                 retention_period_hours: stream.record.retention_hours,
                 stream_creation_timestamp: Timestamp::from_millis(stream.record.created_ms),
-                enhanced_monitoring: vec![EnhancedMetrics { shard_level_metrics: vec![] }],
+                enhanced_monitoring: vec![EnhancedMetrics {
+                    shard_level_metrics: vec![],
+                }],
                 encryption_type: "NONE",
             },
         })
     }
 
-    pub fn describe_stream_summary(&self, input: StreamOnlyInput) -> Result<DescribeStreamSummaryOutput, ApiError> {
+    pub fn describe_stream_summary(
+        &self,
+        input: StreamOnlyInput,
+    ) -> Result<DescribeStreamSummaryOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.finish()?;
         let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
         Ok(DescribeStreamSummaryOutput {
@@ -227,7 +314,9 @@ impl Kinesis {
                 stream_mode_details: mode_out(stream.record.mode),
                 retention_period_hours: stream.record.retention_hours,
                 stream_creation_timestamp: Timestamp::from_millis(stream.record.created_ms),
-                enhanced_monitoring: vec![EnhancedMetrics { shard_level_metrics: vec![] }],
+                enhanced_monitoring: vec![EnhancedMetrics {
+                    shard_level_metrics: vec![],
+                }],
                 encryption_type: "NONE",
                 open_shard_count: stream.open_shard_count() as i64,
                 consumer_count: 0,
@@ -239,7 +328,11 @@ impl Kinesis {
     pub fn list_streams(&self, input: ListStreamsInput) -> Result<ListStreamsOutput, ApiError> {
         let mut v = Validator::new();
         v.range(input.limit, "limit", 1, 10_000);
-        check::stream_name(&mut v, input.exclusive_start_stream_name.as_deref(), "exclusiveStartStreamName");
+        check::stream_name(
+            &mut v,
+            input.exclusive_start_stream_name.as_deref(),
+            "exclusiveStartStreamName",
+        );
         v.length(input.next_token.as_deref(), "nextToken", 1, 1_048_576);
         v.finish()?;
         let now = self.now();
@@ -277,7 +370,8 @@ impl Kinesis {
 
     /// Decodes a pagination token and checks its age.
     fn check_token(&self, token: &str, now: i64) -> Result<String, ApiError> {
-        let (position, issued) = decode_token(token).ok_or_else(|| invalid("The specified NextToken is invalid."))?;
+        let (position, issued) =
+            decode_token(token).ok_or_else(|| invalid("The specified NextToken is invalid."))?;
         if now - issued > self.config.iterator_ttl_ms {
             return Err(ApiError::new(
                 ErrorKind::ExpiredNextToken,
@@ -288,11 +382,22 @@ impl Kinesis {
     }
 
     pub fn list_shards(&self, input: ListShardsInput) -> Result<ListShardsOutput, ApiError> {
-        let filter_type = input.shard_filter.as_ref().and_then(|f| f.filter_type.as_deref());
+        let filter_type = input
+            .shard_filter
+            .as_ref()
+            .and_then(|f| f.filter_type.as_deref());
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.length(input.next_token.as_deref(), "nextToken", 1, 1_048_576);
-        check::shard_id(&mut v, input.exclusive_start_shard_id.as_deref(), "exclusiveStartShardId");
+        check::shard_id(
+            &mut v,
+            input.exclusive_start_shard_id.as_deref(),
+            "exclusiveStartShardId",
+        );
         v.range(input.max_results, "maxResults", 1, 10_000);
         if let Some(f) = &input.shard_filter {
             v.required(&f.filter_type, "shardFilter.type");
@@ -301,23 +406,40 @@ impl Kinesis {
         v.one_of(
             filter_type,
             "shardFilter.type",
-            &["AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP"],
+            &[
+                "AFTER_SHARD_ID",
+                "AT_TRIM_HORIZON",
+                "FROM_TRIM_HORIZON",
+                "AT_LATEST",
+                "AT_TIMESTAMP",
+                "FROM_TIMESTAMP",
+            ],
         );
         v.finish()?;
         let now = self.now();
         let (stream, after) = match &input.next_token {
             Some(token) => {
                 if input.stream_name.is_some() || input.stream_arn.is_some() {
-                    return Err(invalid("NextToken and StreamName cannot be provided together."));
+                    return Err(invalid(
+                        "NextToken and StreamName cannot be provided together.",
+                    ));
                 }
                 let position = self.check_token(token, now)?;
-                let (name, after) =
-                    position.rsplit_once('/').ok_or_else(|| invalid("The specified NextToken is invalid."))?;
+                let (name, after) = position
+                    .rsplit_once('/')
+                    .ok_or_else(|| invalid("The specified NextToken is invalid."))?;
                 (self.lookup(Some(name), None)?, after.parse::<u32>().ok())
             }
             None => {
-                let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-                (stream, input.exclusive_start_shard_id.as_deref().and_then(parse_shard_id))
+                let stream =
+                    self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+                (
+                    stream,
+                    input
+                        .exclusive_start_shard_id
+                        .as_deref()
+                        .and_then(parse_shard_id),
+                )
             }
         };
         if let Some(ts) = input.stream_creation_timestamp {
@@ -353,7 +475,8 @@ impl Kinesis {
                 // as open from the start of time, as AWS shows them) and not yet closed.
                 Some("AT_TIMESTAMP") => {
                     let t = at_time.unwrap_or(now);
-                    (s.created_ms <= t || s.created_ms == stream.record.created_ms) && (open || t < now)
+                    (s.created_ms <= t || s.created_ms == stream.record.created_ms)
+                        && (open || t < now)
                 }
                 Some("FROM_TIMESTAMP") => open || at_time.unwrap_or(now) >= retention_start,
                 _ => true,
@@ -372,9 +495,16 @@ impl Kinesis {
         let has_more = shards.len() > limit;
         shards.truncate(limit);
         let next_token = has_more
-            .then(|| shards.last().map(|s| encode_token(&format!("{}/{}", stream.record.name, s.index), now)))
+            .then(|| {
+                shards
+                    .last()
+                    .map(|s| encode_token(&format!("{}/{}", stream.record.name, s.index), now))
+            })
             .flatten();
-        Ok(ListShardsOutput { shards: shards.into_iter().map(|s| shard_out(&stream, s)).collect(), next_token })
+        Ok(ListShardsOutput {
+            shards: shards.into_iter().map(|s| shard_out(&stream, s)).collect(),
+            next_token,
+        })
     }
 
     pub async fn increase_retention(&self, input: RetentionInput) -> Result<EmptyOutput, ApiError> {
@@ -385,9 +515,17 @@ impl Kinesis {
         self.change_retention(input, false).await
     }
 
-    async fn change_retention(&self, input: RetentionInput, increase: bool) -> Result<EmptyOutput, ApiError> {
+    async fn change_retention(
+        &self,
+        input: RetentionInput,
+        increase: bool,
+    ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.required(&input.retention_period_hours, "retentionPeriodHours");
         v.finish()?;
         let hours = input.retention_period_hours.unwrap_or_default();
@@ -424,9 +562,16 @@ impl Kinesis {
         Ok(EmptyOutput {})
     }
 
-    pub async fn add_tags_to_stream(&self, input: AddTagsToStreamInput) -> Result<EmptyOutput, ApiError> {
+    pub async fn add_tags_to_stream(
+        &self,
+        input: AddTagsToStreamInput,
+    ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.required(&input.tags, "tags");
         validate_tags(&mut v, input.tags.as_ref());
         v.finish()?;
@@ -435,7 +580,11 @@ impl Kinesis {
         self.merge_tags(&stream, input.tags.unwrap_or_default())
     }
 
-    fn merge_tags(&self, stream: &Stream, tags: std::collections::BTreeMap<String, String>) -> Result<EmptyOutput, ApiError> {
+    fn merge_tags(
+        &self,
+        stream: &Stream,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<EmptyOutput, ApiError> {
         let mut record = stream.record.clone();
         record.tags.extend(tags);
         if record.tags.len() > limits::MAX_TAGS_PER_STREAM {
@@ -459,9 +608,16 @@ impl Kinesis {
         Ok(EmptyOutput {})
     }
 
-    pub async fn remove_tags_from_stream(&self, input: RemoveTagsFromStreamInput) -> Result<EmptyOutput, ApiError> {
+    pub async fn remove_tags_from_stream(
+        &self,
+        input: RemoveTagsFromStreamInput,
+    ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.required(&input.tag_keys, "tagKeys");
         v.count(input.tag_keys.as_ref().map(Vec::len), "tagKeys", 1, 50);
         v.finish()?;
@@ -470,10 +626,22 @@ impl Kinesis {
         self.drop_tags(&stream, &input.tag_keys.unwrap_or_default())
     }
 
-    pub fn list_tags_for_stream(&self, input: ListTagsForStreamInput) -> Result<ListTagsForStreamOutput, ApiError> {
+    pub fn list_tags_for_stream(
+        &self,
+        input: ListTagsForStreamInput,
+    ) -> Result<ListTagsForStreamOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
-        v.length(input.exclusive_start_tag_key.as_deref(), "exclusiveStartTagKey", 1, 128);
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
+        v.length(
+            input.exclusive_start_tag_key.as_deref(),
+            "exclusiveStartTagKey",
+            1,
+            128,
+        );
         v.range(input.limit, "limit", 1, 50);
         v.finish()?;
         let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
@@ -485,11 +653,17 @@ impl Kinesis {
             .iter()
             .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
             .take(limit + 1)
-            .map(|(k, v)| Tag { key: k.clone(), value: v.clone() })
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
             .collect();
         let has_more = tags.len() > limit;
         tags.truncate(limit);
-        Ok(ListTagsForStreamOutput { tags, has_more_tags: has_more })
+        Ok(ListTagsForStreamOutput {
+            tags,
+            has_more_tags: has_more,
+        })
     }
 
     fn resource_stream(&self, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
@@ -525,12 +699,23 @@ impl Kinesis {
         self.drop_tags(&stream, &input.tag_keys.unwrap_or_default())
     }
 
-    pub fn list_tags_for_resource(&self, input: ListTagsForResourceInput) -> Result<ListTagsForResourceOutput, ApiError> {
+    pub fn list_tags_for_resource(
+        &self,
+        input: ListTagsForResourceInput,
+    ) -> Result<ListTagsForResourceOutput, ApiError> {
         let mut v = Validator::new();
         Self::validate_resource_arn(&mut v, &input.resource_arn);
         v.finish()?;
         let stream = self.resource_stream(input.resource_arn.as_deref())?;
-        let tags = stream.record.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect();
+        let tags = stream
+            .record
+            .tags
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect();
         Ok(ListTagsForResourceOutput { tags })
     }
 
@@ -538,8 +723,16 @@ impl Kinesis {
         let registry = self.registry();
         Ok(DescribeLimitsOutput {
             shard_limit: i64::from(self.config.shard_limit),
-            open_shard_count: registry.streams.values().map(|s| s.open_shard_count() as i64).sum(),
-            on_demand_stream_count: registry.streams.values().filter(|s| s.record.mode == StreamMode::OnDemand).count() as i64,
+            open_shard_count: registry
+                .streams
+                .values()
+                .map(|s| s.open_shard_count() as i64)
+                .sum(),
+            on_demand_stream_count: registry
+                .streams
+                .values()
+                .filter(|s| s.record.mode == StreamMode::OnDemand)
+                .count() as i64,
             on_demand_stream_count_limit: i64::from(self.config.on_demand_stream_limit),
         })
     }
@@ -549,8 +742,15 @@ impl Kinesis {
         let started = account.billing_commitment_started_ms;
         AccountSettingsOutput {
             minimum_throughput_billing_commitment: BillingCommitmentOutput {
-                status: if account.billing_commitment_enabled { "ENABLED" } else { "DISABLED" }.to_string(),
-                started_at: started.filter(|_| account.billing_commitment_enabled).map(Timestamp::from_millis),
+                status: if account.billing_commitment_enabled {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                }
+                .to_string(),
+                started_at: started
+                    .filter(|_| account.billing_commitment_enabled)
+                    .map(Timestamp::from_millis),
                 ended_at: None,
                 earliest_allowed_end_at: started
                     .filter(|_| account.billing_commitment_enabled)
@@ -559,18 +759,34 @@ impl Kinesis {
         }
     }
 
-    pub fn describe_account_settings(&self, _: EmptyInput) -> Result<AccountSettingsOutput, ApiError> {
+    pub fn describe_account_settings(
+        &self,
+        _: EmptyInput,
+    ) -> Result<AccountSettingsOutput, ApiError> {
         Ok(self.account_out())
     }
 
-    pub async fn update_account_settings(&self, input: UpdateAccountSettingsInput) -> Result<AccountSettingsOutput, ApiError> {
-        let status = input.minimum_throughput_billing_commitment.as_ref().and_then(|c| c.status.clone());
+    pub async fn update_account_settings(
+        &self,
+        input: UpdateAccountSettingsInput,
+    ) -> Result<AccountSettingsOutput, ApiError> {
+        let status = input
+            .minimum_throughput_billing_commitment
+            .as_ref()
+            .and_then(|c| c.status.clone());
         let mut v = Validator::new();
-        v.required(&input.minimum_throughput_billing_commitment, "minimumThroughputBillingCommitment");
+        v.required(
+            &input.minimum_throughput_billing_commitment,
+            "minimumThroughputBillingCommitment",
+        );
         if input.minimum_throughput_billing_commitment.is_some() {
             v.required(&status, "minimumThroughputBillingCommitment.status");
         }
-        v.one_of(status.as_deref(), "minimumThroughputBillingCommitment.status", &["ENABLED", "DISABLED"]);
+        v.one_of(
+            status.as_deref(),
+            "minimumThroughputBillingCommitment.status",
+            &["ENABLED", "DISABLED"],
+        );
         v.finish()?;
         let _guard = self.control.lock().await;
         let mut account = self.registry().account.clone();
@@ -579,7 +795,9 @@ impl Kinesis {
             account.billing_commitment_started_ms = Some(self.now());
         }
         account.billing_commitment_enabled = enable;
-        self.catalog.put_account(&account).map_err(crate::registry::catalog_error)?;
+        self.catalog
+            .put_account(&account)
+            .map_err(crate::registry::catalog_error)?;
         self.registry_mut().account = account;
         Ok(self.account_out())
     }

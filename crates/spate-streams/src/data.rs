@@ -18,17 +18,39 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 fn sequence(shard: &ShardRecord, counter: u64, arrival_ms: i64) -> SequenceNumber {
-    SequenceNumber { shard_created_secs: (shard.created_ms / 1000) as u64, shard_index: shard.index, counter, arrival_ms }
+    SequenceNumber {
+        shard_created_secs: (shard.created_ms / 1000) as u64,
+        shard_index: shard.index,
+        counter,
+        arrival_ms,
+    }
 }
 
 const HASH_KEY_PATTERN: &str = "0|([1-9]\\d{0,38})";
 const SEQUENCE_PATTERN: &str = "0|([1-9]\\d{0,128})";
 
 /// Checks one record's members; `at` is the member path prefix (`""` or `records.3.member.`).
-fn validate_entry(v: &mut Validator, at: &str, data: Option<usize>, key: Option<&str>, hash: Option<&str>, max_data: usize) {
+fn validate_entry(
+    v: &mut Validator,
+    at: &str,
+    data: Option<usize>,
+    key: Option<&str>,
+    hash: Option<&str>,
+    max_data: usize,
+) {
     v.blob_length(data, &format!("{at}data"), max_data)
-        .length(key, &format!("{at}partitionKey"), 1, limits::PARTITION_KEY_MAX_CHARS)
-        .pattern(hash, &format!("{at}explicitHashKey"), HASH_KEY_PATTERN, is_hash_key);
+        .length(
+            key,
+            &format!("{at}partitionKey"),
+            1,
+            limits::PARTITION_KEY_MAX_CHARS,
+        )
+        .pattern(
+            hash,
+            &format!("{at}explicitHashKey"),
+            HASH_KEY_PATTERN,
+            is_hash_key,
+        );
 }
 
 /// The hash key of a record: its explicit hash key, or the MD5 of its partition key.
@@ -83,24 +105,57 @@ impl Kinesis {
 
     pub async fn put_record(&self, input: PutRecordInput) -> Result<PutRecordOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
-        v.required(&input.data, "data").required(&input.partition_key, "partitionKey");
-        validate_entry(&mut v, "", None, input.partition_key.as_deref(), input.explicit_hash_key.as_deref(), 0);
-        v.pattern(input.sequence_number_for_ordering.as_deref(), "sequenceNumberForOrdering", SEQUENCE_PATTERN, is_sequence_number);
-        v.blob_length(input.data.as_ref().map(|d| d.0.len()), "data", 10 * 1024 * 1024);
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
+        v.required(&input.data, "data")
+            .required(&input.partition_key, "partitionKey");
+        validate_entry(
+            &mut v,
+            "",
+            None,
+            input.partition_key.as_deref(),
+            input.explicit_hash_key.as_deref(),
+            0,
+        );
+        v.pattern(
+            input.sequence_number_for_ordering.as_deref(),
+            "sequenceNumberForOrdering",
+            SEQUENCE_PATTERN,
+            is_sequence_number,
+        );
+        v.blob_length(
+            input.data.as_ref().map(|d| d.0.len()),
+            "data",
+            10 * 1024 * 1024,
+        );
         v.finish()?;
-        let stream = self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream =
+            self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
         let data = input.data.unwrap_or_default().0;
-        Validator::new().blob_length(Some(data.len()), "data", Self::max_data_bytes(&stream)).finish()?;
+        Validator::new()
+            .blob_length(Some(data.len()), "data", Self::max_data_bytes(&stream))
+            .finish()?;
         let partition_key = input.partition_key.unwrap_or_default();
         let hash = record_hash(&partition_key, input.explicit_hash_key.as_deref())?;
-        let shard = stream.route(hash).ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?.clone();
+        let shard = stream
+            .route(hash)
+            .ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?
+            .clone();
         let acks = self
             .log
-            .append(vec![AppendRecord { shard: shard.log_id, partition_key, data }])
+            .append(vec![AppendRecord {
+                shard: shard.log_id,
+                partition_key,
+                data,
+            }])
             .await
             .map_err(log_error)?;
-        let ack = acks.first().ok_or_else(|| crate::registry::internal("log returned no ack"))?;
+        let ack = acks
+            .first()
+            .ok_or_else(|| crate::registry::internal("log returned no ack"))?;
         Ok(PutRecordOutput {
             shard_id: format_shard_id(shard.index),
             sequence_number: sequence(&shard, ack.counter, ack.arrival_ms).to_string(),
@@ -110,25 +165,47 @@ impl Kinesis {
 
     pub async fn put_records(&self, input: PutRecordsInput) -> Result<PutRecordsOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
         v.required(&input.records, "records");
         let entries = input.records.unwrap_or_default();
-        v.count(Some(entries.len()), "records", 1, limits::MAX_RECORDS_PER_PUT);
+        v.count(
+            Some(entries.len()),
+            "records",
+            1,
+            limits::MAX_RECORDS_PER_PUT,
+        );
         for (i, e) in entries.iter().enumerate() {
             let at = format!("records.{}.member.", i + 1);
-            v.required(&e.data, &format!("{at}data")).required(&e.partition_key, &format!("{at}partitionKey"));
+            v.required(&e.data, &format!("{at}data"))
+                .required(&e.partition_key, &format!("{at}partitionKey"));
             let len = e.data.as_ref().map(|d| d.0.len());
-            validate_entry(&mut v, &at, len, e.partition_key.as_deref(), e.explicit_hash_key.as_deref(), 10 * 1024 * 1024);
+            validate_entry(
+                &mut v,
+                &at,
+                len,
+                e.partition_key.as_deref(),
+                e.explicit_hash_key.as_deref(),
+                10 * 1024 * 1024,
+            );
         }
         v.finish()?;
-        let stream = self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream =
+            self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
         let max_data = Self::max_data_bytes(&stream);
         let mut v = Validator::new();
         let mut total = 0usize;
         for (i, e) in entries.iter().enumerate() {
             let len = e.data.as_ref().map_or(0, |d| d.0.len());
             total += len + e.partition_key.as_ref().map_or(0, String::len);
-            v.blob_length(Some(len), &format!("records.{}.member.data", i + 1), max_data);
+            v.blob_length(
+                Some(len),
+                &format!("records.{}.member.data", i + 1),
+                max_data,
+            );
         }
         v.finish()?;
         if total > limits::MAX_PUT_RECORDS_BYTES.max(max_data) {
@@ -142,9 +219,15 @@ impl Kinesis {
         for e in entries {
             let partition_key = e.partition_key.unwrap_or_default();
             let hash = record_hash(&partition_key, e.explicit_hash_key.as_deref())?;
-            let shard = stream.route(hash).ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?;
+            let shard = stream
+                .route(hash)
+                .ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?;
             shards.push(shard);
-            records.push(AppendRecord { shard: shard.log_id, partition_key, data: e.data.unwrap_or_default().0 });
+            records.push(AppendRecord {
+                shard: shard.log_id,
+                partition_key,
+                data: e.data.unwrap_or_default().0,
+            });
         }
         let acks = self.log.append(records).await.map_err(log_error)?;
         let records = shards
@@ -157,7 +240,11 @@ impl Kinesis {
                 error_message: None,
             })
             .collect();
-        Ok(PutRecordsOutput { failed_record_count: 0, records, encryption_type: "NONE" })
+        Ok(PutRecordsOutput {
+            failed_record_count: 0,
+            records,
+            encryption_type: "NONE",
+        })
     }
 
     fn shard_not_found(&self, stream: &Stream, shard_id: &str) -> ApiError {
@@ -170,37 +257,71 @@ impl Kinesis {
         )
     }
 
-    pub fn get_shard_iterator(&self, input: GetShardIteratorInput) -> Result<GetShardIteratorOutput, ApiError> {
+    pub fn get_shard_iterator(
+        &self,
+        input: GetShardIteratorInput,
+    ) -> Result<GetShardIteratorOutput, ApiError> {
         let kind = input.shard_iterator_type.as_deref();
         let mut v = Validator::new();
-        check::stream_ref(&mut v, input.stream_name.as_deref(), input.stream_arn.as_deref());
-        v.required(&input.shard_id, "shardId").required(&input.shard_iterator_type, "shardIteratorType");
+        check::stream_ref(
+            &mut v,
+            input.stream_name.as_deref(),
+            input.stream_arn.as_deref(),
+        );
+        v.required(&input.shard_id, "shardId")
+            .required(&input.shard_iterator_type, "shardIteratorType");
         check::shard_id(&mut v, input.shard_id.as_deref(), "shardId");
-        v.one_of(kind, "shardIteratorType", &["AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"]);
-        v.pattern(input.starting_sequence_number.as_deref(), "startingSequenceNumber", SEQUENCE_PATTERN, is_sequence_number);
+        v.one_of(
+            kind,
+            "shardIteratorType",
+            &[
+                "AT_SEQUENCE_NUMBER",
+                "AFTER_SEQUENCE_NUMBER",
+                "TRIM_HORIZON",
+                "LATEST",
+                "AT_TIMESTAMP",
+            ],
+        );
+        v.pattern(
+            input.starting_sequence_number.as_deref(),
+            "startingSequenceNumber",
+            SEQUENCE_PATTERN,
+            is_sequence_number,
+        );
         v.finish()?;
-        let stream = self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream =
+            self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
         let shard_id = input.shard_id.as_deref().unwrap_or_default();
         let shard = parse_shard_id(shard_id)
             .and_then(|i| stream.shard(i))
             .ok_or_else(|| self.shard_not_found(&stream, shard_id))?;
         let kind = kind.unwrap_or_default();
         let by_sequence = matches!(kind, "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER");
-        if by_sequence != input.starting_sequence_number.is_some() || (kind == "AT_TIMESTAMP") != input.timestamp.is_some() {
+        if by_sequence != input.starting_sequence_number.is_some()
+            || (kind == "AT_TIMESTAMP") != input.timestamp.is_some()
+        {
             return Err(invalid(
                 "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) AT_TIMESTAMP and Timestamp or (3) TRIM_HORIZON or LATEST and no StartingSequenceNumber or Timestamp.",
             ));
         }
         let now = self.now();
         let position = match kind {
-            "TRIM_HORIZON" => self.log.tail(shard.log_id).map_err(log_error)?.first_counter,
+            "TRIM_HORIZON" => {
+                self.log
+                    .tail(shard.log_id)
+                    .map_err(log_error)?
+                    .first_counter
+            }
             "LATEST" => self.log.tail(shard.log_id).map_err(log_error)?.next_counter,
             "AT_TIMESTAMP" => {
                 let at = input.timestamp.map_or(now, |t| t.epoch_millis);
                 self.log.seek_time(shard.log_id, at).map_err(log_error)?
             }
             _ => {
-                let text = input.starting_sequence_number.as_deref().unwrap_or_default();
+                let text = input
+                    .starting_sequence_number
+                    .as_deref()
+                    .unwrap_or_default();
                 let seq = SequenceNumber::parse(text).ok_or_else(|| {
                     invalid(format!(
                         "StartingSequenceNumber {text} used in GetShardIterator on shard {shard_id} in stream {} under account {} is invalid.",
@@ -224,7 +345,9 @@ impl Kinesis {
             position,
             issued_ms: now,
         };
-        Ok(GetShardIteratorOutput { shard_iterator: iterator.encode() })
+        Ok(GetShardIteratorOutput {
+            shard_iterator: iterator.encode(),
+        })
     }
 
     pub fn get_records(&self, input: GetRecordsInput) -> Result<RecordsPage, ApiError> {
@@ -257,12 +380,19 @@ impl Kinesis {
             .clone();
         let limit = input.limit.unwrap_or(limits::MAX_GET_RECORDS) as usize;
         let end = shard.ending_counter.unwrap_or(u64::MAX);
-        let limit = limit.min(end.saturating_sub(iterator.position).min(usize::MAX as u64) as usize);
+        let limit =
+            limit.min(end.saturating_sub(iterator.position).min(usize::MAX as u64) as usize);
         let batch = if limit == 0 {
             ReadBatch::empty(iterator.position)
         } else {
             self.log
-                .read(shard.log_id, iterator.position, limit, limits::MAX_GET_RECORDS_BYTES, now - stream.retention_ms())
+                .read(
+                    shard.log_id,
+                    iterator.position,
+                    limit,
+                    limits::MAX_GET_RECORDS_BYTES,
+                    now - stream.retention_ms(),
+                )
                 .map_err(log_error)?
         };
         let tail = self.log.tail(shard.log_id).map_err(log_error)?;
@@ -273,10 +403,22 @@ impl Kinesis {
             None => 0,
         };
         let closed_and_drained = batch.next_counter >= end;
-        let next_shard_iterator = (!closed_and_drained)
-            .then(|| ShardIterator { position: batch.next_counter, issued_ms: now, ..iterator }.encode());
+        let next_shard_iterator = (!closed_and_drained).then(|| {
+            ShardIterator {
+                position: batch.next_counter,
+                issued_ms: now,
+                ..iterator
+            }
+            .encode()
+        });
         let child_shards = closed_and_drained.then(|| self.child_shards(&stream, shard.index));
-        Ok(RecordsPage { shard, batch, next_shard_iterator, millis_behind_latest, child_shards })
+        Ok(RecordsPage {
+            shard,
+            batch,
+            next_shard_iterator,
+            millis_behind_latest,
+            child_shards,
+        })
     }
 
     fn child_shards(&self, stream: &Stream, parent: u32) -> Vec<ChildShard> {
@@ -287,7 +429,12 @@ impl Kinesis {
             .filter(|s| s.parent == Some(parent) || s.adjacent_parent == Some(parent))
             .map(|s| ChildShard {
                 shard_id: format_shard_id(s.index),
-                parent_shards: s.parent.into_iter().chain(s.adjacent_parent).map(format_shard_id).collect(),
+                parent_shards: s
+                    .parent
+                    .into_iter()
+                    .chain(s.adjacent_parent)
+                    .map(format_shard_id)
+                    .collect(),
                 hash_key_range: HashKeyRange {
                     starting_hash_key: s.starting_hash_key.to_string(),
                     ending_hash_key: s.ending_hash_key.to_string(),

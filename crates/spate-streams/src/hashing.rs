@@ -15,7 +15,11 @@ pub fn even_ranges(n: u32) -> Vec<(u128, u128)> {
     (0..n)
         .map(|i| {
             let start = i * width;
-            let end = if i == n - 1 { u128::MAX } else { start + width - 1 };
+            let end = if i == n - 1 {
+                u128::MAX
+            } else {
+                start + width - 1
+            };
             (start, end)
         })
         .collect()
@@ -66,7 +70,13 @@ mod tests {
 
     #[test]
     fn oversized_explicit_hash_key_is_rejected() {
-        assert_eq!(parse_hash_key("340282366920938463463374607431768211455"), Some(u128::MAX));
-        assert_eq!(parse_hash_key("340282366920938463463374607431768211456"), None);
+        assert_eq!(
+            parse_hash_key("340282366920938463463374607431768211455"),
+            Some(u128::MAX)
+        );
+        assert_eq!(
+            parse_hash_key("340282366920938463463374607431768211456"),
+            None
+        );
     }
 }

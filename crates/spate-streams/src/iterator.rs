@@ -37,7 +37,9 @@ impl ShardIterator {
     pub fn decode(text: &str) -> Option<ShardIterator> {
         let b = STANDARD.decode(text).ok()?;
         let (body, crc) = b.split_at_checked(b.len().checked_sub(4)?)?;
-        if crc32c::crc32c(body) != u32::from_be_bytes(crc.try_into().ok()?) || body.first() != Some(&VERSION) {
+        if crc32c::crc32c(body) != u32::from_be_bytes(crc.try_into().ok()?)
+            || body.first() != Some(&VERSION)
+        {
             return None;
         }
         let num = |at: usize, n: usize| body.get(at..at + n);
@@ -102,10 +104,19 @@ mod tests {
 
     #[test]
     fn tampering_is_detected() {
-        let it = ShardIterator { stream_name: "s".into(), stream_created_ms: 1, shard_index: 0, position: 5, issued_ms: 9 };
+        let it = ShardIterator {
+            stream_name: "s".into(),
+            stream_created_ms: 1,
+            shard_index: 0,
+            position: 5,
+            issued_ms: 9,
+        };
         let mut raw = STANDARD.decode(it.encode()).unwrap();
         raw[22] ^= 1;
         assert_eq!(ShardIterator::decode(&STANDARD.encode(raw)), None);
-        assert_eq!(decode_token(&encode_token("abc", 5)), Some(("abc".to_string(), 5)));
+        assert_eq!(
+            decode_token(&encode_token("abc", 5)),
+            Some(("abc".to_string(), 5))
+        );
     }
 }

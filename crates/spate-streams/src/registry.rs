@@ -41,8 +41,9 @@ pub(crate) struct Stream {
 impl Stream {
     pub fn new(record: StreamRecord, config: &ServiceConfig) -> Stream {
         let arn = stream_arn(config, &record.name);
-        let mut open: Vec<usize> =
-            (0..record.shards.len()).filter(|&i| record.shards[i].ending_counter.is_none()).collect();
+        let mut open: Vec<usize> = (0..record.shards.len())
+            .filter(|&i| record.shards[i].ending_counter.is_none())
+            .collect();
         open.sort_by_key(|&i| record.shards[i].starting_hash_key);
         Stream { record, arn, open }
     }
@@ -60,8 +61,13 @@ impl Stream {
     /// The open shard whose hash key range holds `hash`.
     pub fn route(&self, hash: u128) -> Option<&ShardRecord> {
         let shards = &self.record.shards;
-        let i = self.open.partition_point(|&i| shards[i].ending_hash_key < hash);
-        self.open.get(i).map(|&i| &shards[i]).filter(|s| s.starting_hash_key <= hash)
+        let i = self
+            .open
+            .partition_point(|&i| shards[i].ending_hash_key < hash);
+        self.open
+            .get(i)
+            .map(|&i| &shards[i])
+            .filter(|s| s.starting_hash_key <= hash)
     }
 
     pub fn shard(&self, index: u32) -> Option<&ShardRecord> {
@@ -78,12 +84,18 @@ impl Stream {
 }
 
 pub(crate) fn stream_arn(config: &ServiceConfig, name: &str) -> String {
-    format!("arn:aws:kinesis:{}:{}:stream/{}", config.region, config.account_id, name)
+    format!(
+        "arn:aws:kinesis:{}:{}:stream/{}",
+        config.region, config.account_id, name
+    )
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!("internal failure: {e}");
-    ApiError::new(ErrorKind::InternalFailure, "An internal failure occurred; the request may or may not have been applied.")
+    ApiError::new(
+        ErrorKind::InternalFailure,
+        "An internal failure occurred; the request may or may not have been applied.",
+    )
 }
 
 pub(crate) fn catalog_error(e: CatalogError) -> ApiError {
@@ -103,12 +115,18 @@ impl Kinesis {
         clock: Clock,
     ) -> Result<Arc<Kinesis>, ApiError> {
         let loaded = catalog.load().map_err(catalog_error)?;
-        let mut registry = Registry { next_log_id: loaded.next_log_id, account: loaded.account, ..Registry::default() };
+        let mut registry = Registry {
+            next_log_id: loaded.next_log_id,
+            account: loaded.account,
+            ..Registry::default()
+        };
         for record in loaded.streams {
             for shard in &record.shards {
                 log.create_shard(shard.log_id).await.map_err(log_error)?;
             }
-            registry.streams.insert(record.name.clone(), Arc::new(Stream::new(record, &config)));
+            registry
+                .streams
+                .insert(record.name.clone(), Arc::new(Stream::new(record, &config)));
         }
         let kinesis = Arc::new(Kinesis {
             config,
@@ -150,12 +168,19 @@ impl Kinesis {
     pub(crate) fn not_found(&self, name: &str) -> ApiError {
         ApiError::new(
             ErrorKind::ResourceNotFound,
-            format!("Stream {name} under account {} not found.", self.config.account_id),
+            format!(
+                "Stream {name} under account {} not found.",
+                self.config.account_id
+            ),
         )
     }
 
     /// Finds a stream by name or ARN (a stream past its DELETING window is gone).
-    pub(crate) fn lookup(&self, name: Option<&str>, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
+    pub(crate) fn lookup(
+        &self,
+        name: Option<&str>,
+        arn: Option<&str>,
+    ) -> Result<Arc<Stream>, ApiError> {
         let name = match (name, arn) {
             (Some(name), _) => name,
             (None, Some(arn)) => self.name_from_arn(arn)?,
@@ -166,21 +191,36 @@ impl Kinesis {
                 ))
             }
         };
-        self.registry().streams.get(name).cloned().ok_or_else(|| self.not_found(name))
+        self.registry()
+            .streams
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.not_found(name))
     }
 
     /// The stream name of one of this account's stream ARNs.
     pub(crate) fn name_from_arn<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
         match split_stream_arn(arn) {
-            Some((region, account, name)) if region == self.config.region && account == self.config.account_id => Ok(name),
+            Some((region, account, name))
+                if region == self.config.region && account == self.config.account_id =>
+            {
+                Ok(name)
+            }
             Some((_, _, name)) => Err(self.not_found(name)),
-            None => Err(ApiError::new(ErrorKind::InvalidArgument, format!("Invalid ARN: {arn}"))),
+            None => Err(ApiError::new(
+                ErrorKind::InvalidArgument,
+                format!("Invalid ARN: {arn}"),
+            )),
         }
     }
 
     /// Like [`lookup`](Self::lookup), for operations on records: the stream must be ACTIVE or
     /// UPDATING.
-    pub(crate) fn lookup_writable(&self, name: Option<&str>, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
+    pub(crate) fn lookup_writable(
+        &self,
+        name: Option<&str>,
+        arn: Option<&str>,
+    ) -> Result<Arc<Stream>, ApiError> {
         let stream = self.lookup(name, arn)?;
         match stream.status(self.now()) {
             "ACTIVE" | "UPDATING" => Ok(stream),
@@ -205,20 +245,29 @@ impl Kinesis {
     /// Persists a changed stream, then makes it visible.
     pub(crate) fn save(&self, record: StreamRecord) -> Result<Arc<Stream>, ApiError> {
         let next_log_id = self.registry().next_log_id;
-        self.catalog.put_stream(&record, next_log_id).map_err(catalog_error)?;
+        self.catalog
+            .put_stream(&record, next_log_id)
+            .map_err(catalog_error)?;
         let stream = Arc::new(Stream::new(record, &self.config));
-        self.registry_mut().streams.insert(stream.record.name.clone(), stream.clone());
+        self.registry_mut()
+            .streams
+            .insert(stream.record.name.clone(), stream.clone());
         Ok(stream)
     }
 
     /// Removes a stream for good: catalog first (so a crash cannot resurrect it half-deleted),
     /// then its shards' records.
     pub(crate) async fn finish_delete(&self, name: &str) -> Result<(), ApiError> {
-        let Some(stream) = self.registry().streams.get(name).cloned() else { return Ok(()) };
+        let Some(stream) = self.registry().streams.get(name).cloned() else {
+            return Ok(());
+        };
         self.catalog.delete_stream(name).map_err(catalog_error)?;
         self.registry_mut().streams.remove(name);
         for shard in &stream.record.shards {
-            self.log.delete_shard(shard.log_id).await.map_err(log_error)?;
+            self.log
+                .delete_shard(shard.log_id)
+                .await
+                .map_err(log_error)?;
         }
         Ok(())
     }
@@ -239,8 +288,16 @@ impl Kinesis {
                 continue;
             }
             for shard in &stream.record.shards {
-                if let Err(e) = self.log.trim(shard.log_id, now - stream.retention_ms()).await {
-                    tracing::warn!("retention of {} {}: {e}", stream.record.name, format_shard_id(shard.index));
+                if let Err(e) = self
+                    .log
+                    .trim(shard.log_id, now - stream.retention_ms())
+                    .await
+                {
+                    tracing::warn!(
+                        "retention of {} {}: {e}",
+                        stream.record.name,
+                        format_shard_id(shard.index)
+                    );
                 }
             }
         }

@@ -54,7 +54,8 @@ fn put_digits(out: &mut [u8], mut value: u64) {
 
 fn read_digits(text: &[u8]) -> Option<u64> {
     text.iter().try_fold(0u64, |acc, &c| {
-        c.is_ascii_digit().then(|| acc.checked_mul(10)?.checked_add(u64::from(c - b'0')))?
+        c.is_ascii_digit()
+            .then(|| acc.checked_mul(10)?.checked_add(u64::from(c - b'0')))?
     })
 }
 
@@ -65,7 +66,10 @@ impl SequenceNumber {
         put_digits(&mut out[2..12], self.shard_created_secs % 10_000_000_000);
         put_digits(&mut out[12..20], u64::from(self.shard_index) % 100_000_000);
         put_digits(&mut out[20..40], self.counter);
-        put_digits(&mut out[40..56], self.arrival_ms.max(0) as u64 % 10_000_000_000_000_000);
+        put_digits(
+            &mut out[40..56],
+            self.arrival_ms.max(0) as u64 % 10_000_000_000_000_000,
+        );
         SequenceText(out)
     }
 
@@ -96,7 +100,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn seq(counter: u64, arrival_ms: i64) -> SequenceNumber {
-        SequenceNumber { shard_created_secs: 1_700_000_000, shard_index: 3, counter, arrival_ms }
+        SequenceNumber {
+            shard_created_secs: 1_700_000_000,
+            shard_index: 3,
+            counter,
+            arrival_ms,
+        }
     }
 
     #[test]

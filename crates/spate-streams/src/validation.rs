@@ -6,11 +6,13 @@ pub const NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";
 pub const ARN_PATTERN: &str = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
 
 pub fn stream_name(v: &mut Validator, name: Option<&str>, member: &str) {
-    v.length(name, member, 1, 128).pattern(name, member, NAME_PATTERN, is_name);
+    v.length(name, member, 1, 128)
+        .pattern(name, member, NAME_PATTERN, is_name);
 }
 
 pub fn stream_arn(v: &mut Validator, arn: Option<&str>, member: &str) {
-    v.length(arn, member, 1, 2048).pattern(arn, member, ARN_PATTERN, is_stream_arn);
+    v.length(arn, member, 1, 2048)
+        .pattern(arn, member, ARN_PATTERN, is_stream_arn);
 }
 
 /// Both optional ways of naming a stream.
@@ -20,7 +22,8 @@ pub fn stream_ref(v: &mut Validator, name: Option<&str>, arn: Option<&str>) {
 }
 
 pub fn shard_id(v: &mut Validator, id: Option<&str>, member: &str) {
-    v.length(id, member, 1, 128).pattern(id, member, NAME_PATTERN, is_name);
+    v.length(id, member, 1, 128)
+        .pattern(id, member, NAME_PATTERN, is_name);
 }
 
 fn is_stream_arn(arn: &str) -> bool {
@@ -30,8 +33,14 @@ fn is_stream_arn(arn: &str) -> bool {
 /// `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME` -> (region, account, name).
 pub fn split_stream_arn(arn: &str) -> Option<(&str, &str, &str)> {
     let mut parts = arn.splitn(6, ':');
-    let (arn_lit, partition, service, region, account, resource) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (arn_lit, partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
     let name = resource.strip_prefix("stream/")?;
     let ok = arn_lit == "arn"
         && partition.starts_with("aws")
@@ -58,9 +67,18 @@ mod tests {
 
     #[test]
     fn arns_and_shard_ids() {
-        assert_eq!(split_stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/s"), Some(("us-east-1", "000000000000", "s")));
-        assert_eq!(split_stream_arn("arn:aws:kinesis:us-east-1:0000:stream/s"), None);
-        assert_eq!(split_stream_arn("arn:aws:sqs:us-east-1:000000000000:stream/s"), None);
+        assert_eq!(
+            split_stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/s"),
+            Some(("us-east-1", "000000000000", "s"))
+        );
+        assert_eq!(
+            split_stream_arn("arn:aws:kinesis:us-east-1:0000:stream/s"),
+            None
+        );
+        assert_eq!(
+            split_stream_arn("arn:aws:sqs:us-east-1:000000000000:stream/s"),
+            None
+        );
         assert_eq!(parse_shard_id("shardId-000000000012"), Some(12));
         assert_eq!(format_shard_id(12), "shardId-000000000012");
         assert_eq!(parse_shard_id("shardId-x"), None);

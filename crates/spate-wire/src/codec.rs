@@ -88,9 +88,15 @@ mod tests {
 
     #[test]
     fn cbor_blob_is_a_byte_string_and_round_trips() {
-        let p = Put { data: Some(Blob(b"hi".to_vec())), partition_key: Some("k".into()) };
+        let p = Put {
+            data: Some(Blob(b"hi".to_vec())),
+            partition_key: Some("k".into()),
+        };
         let bytes = encode(Encoding::Cbor, &p);
-        assert!(bytes.windows(3).any(|w| w == [0x42, b'h', b'i']), "{bytes:x?}");
+        assert!(
+            bytes.windows(3).any(|w| w == [0x42, b'h', b'i']),
+            "{bytes:x?}"
+        );
         assert_eq!(decode::<Put>(Encoding::Cbor, &bytes).unwrap(), p);
     }
 
@@ -117,6 +123,12 @@ mod tests {
     #[test]
     fn empty_body_is_an_empty_structure() {
         let p: Put = decode(Encoding::Json, b"").unwrap();
-        assert_eq!(p, Put { data: None, partition_key: None });
+        assert_eq!(
+            p,
+            Put {
+                data: None,
+                partition_key: None
+            }
+        );
     }
 }

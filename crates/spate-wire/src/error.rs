@@ -61,12 +61,18 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into() }
+        ApiError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// The JSON/CBOR error body: `{"__type": "...", "message": "..."}`.
     pub fn body(&self) -> ErrorBody<'_> {
-        ErrorBody { kind: self.kind.code(), message: &self.message }
+        ErrorBody {
+            kind: self.kind.code(),
+            message: &self.message,
+        }
     }
 }
 

@@ -98,12 +98,17 @@ mod tests {
         let h: Holder = decode(Encoding::Json, br#"{"t": 1700000000.123}"#).unwrap();
         assert_eq!(h.t.epoch_millis, 1_700_000_000_123);
         let out = encode(Encoding::Json, &h);
-        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"{"t":1700000000.123}"#);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"t":1700000000.123}"#
+        );
     }
 
     #[test]
     fn cbor_uses_tag_one_and_millis() {
-        let h = Holder { t: Timestamp::from_millis(1_700_000_000_123) };
+        let h = Holder {
+            t: Timestamp::from_millis(1_700_000_000_123),
+        };
         let bytes = encode(Encoding::Cbor, &h);
         // map(1) "t" tag(1) uint64
         assert_eq!(&bytes[..4], &[0xa1, 0x61, b't', 0xc1]);

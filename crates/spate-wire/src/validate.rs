@@ -37,13 +37,27 @@ impl Validator {
     }
 
     /// A string's length in characters, when present.
-    pub fn length(&mut self, value: Option<&str>, member: &str, min: usize, max: usize) -> &mut Self {
+    pub fn length(
+        &mut self,
+        value: Option<&str>,
+        member: &str,
+        min: usize,
+        max: usize,
+    ) -> &mut Self {
         if let Some(v) = value {
             let len = v.chars().count();
             if len < min {
-                self.fail(shown(v), member, &format!("have length greater than or equal to {min}"));
+                self.fail(
+                    shown(v),
+                    member,
+                    &format!("have length greater than or equal to {min}"),
+                );
             } else if len > max {
-                self.fail(shown(v), member, &format!("have length less than or equal to {max}"));
+                self.fail(
+                    shown(v),
+                    member,
+                    &format!("have length less than or equal to {max}"),
+                );
             }
         }
         self
@@ -59,7 +73,11 @@ impl Validator {
     ) -> &mut Self {
         if let Some(v) = value {
             if !matches(v) {
-                self.fail(shown(v), member, &format!("satisfy regular expression pattern: {pattern}"));
+                self.fail(
+                    shown(v),
+                    member,
+                    &format!("satisfy regular expression pattern: {pattern}"),
+                );
             }
         }
         self
@@ -69,9 +87,17 @@ impl Validator {
     pub fn range(&mut self, value: Option<i64>, member: &str, min: i64, max: i64) -> &mut Self {
         if let Some(v) = value {
             if v < min {
-                self.fail(shown(&v.to_string()), member, &format!("have value greater than or equal to {min}"));
+                self.fail(
+                    shown(&v.to_string()),
+                    member,
+                    &format!("have value greater than or equal to {min}"),
+                );
             } else if v > max {
-                self.fail(shown(&v.to_string()), member, &format!("have value less than or equal to {max}"));
+                self.fail(
+                    shown(&v.to_string()),
+                    member,
+                    &format!("have value less than or equal to {max}"),
+                );
             }
         }
         self
@@ -96,7 +122,11 @@ impl Validator {
         if let Some(len) = len {
             if len > max {
                 let value = format!("'java.nio.HeapByteBuffer[pos=0 lim={len} cap={len}]'");
-                self.fail(value, member, &format!("have length less than or equal to {max}"));
+                self.fail(
+                    value,
+                    member,
+                    &format!("have length less than or equal to {max}"),
+                );
             }
         }
         self
@@ -106,9 +136,17 @@ impl Validator {
     pub fn count(&mut self, len: Option<usize>, member: &str, min: usize, max: usize) -> &mut Self {
         if let Some(len) = len {
             if len < min {
-                self.fail(format!("'[{len} items]'"), member, &format!("have length greater than or equal to {min}"));
+                self.fail(
+                    format!("'[{len} items]'"),
+                    member,
+                    &format!("have length greater than or equal to {min}"),
+                );
             } else if len > max {
-                self.fail(format!("'[{len} items]'"), member, &format!("have length less than or equal to {max}"));
+                self.fail(
+                    format!("'[{len} items]'"),
+                    member,
+                    &format!("have length less than or equal to {max}"),
+                );
             }
         }
         self
@@ -121,7 +159,10 @@ impl Validator {
                 let plural = if n == 1 { "error" } else { "errors" };
                 Err(ApiError::new(
                     ErrorKind::Validation,
-                    format!("{n} validation {plural} detected: {}", self.errors.join("; ")),
+                    format!(
+                        "{n} validation {plural} detected: {}",
+                        self.errors.join("; ")
+                    ),
                 ))
             }
         }
@@ -130,7 +171,9 @@ impl Validator {
 
 /// `[a-zA-Z0-9_.-]+`: stream names, shard ids, consumer names.
 pub fn is_name(v: &str) -> bool {
-    !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }
 
 /// `0|([1-9]\d{0,38})`: a hash key.
