@@ -4,51 +4,36 @@ from __future__ import annotations
 
 import pytest
 
-from spate_support import SpateServer, create_stream
+from spate_support import ServerFactory, SpateServer, create_stream
 
 
-@pytest.fixture(scope="module")
-def module_tmp(tmp_path_factory, request):
-    return tmp_path_factory.mktemp(request.module.__name__.removeprefix("test_"))
-
-
-class ServerFactory:
-    """Starts servers on demand and guarantees they are all stopped at teardown."""
-
-    def __init__(self, tmp_path_factory):
-        self._tmp = tmp_path_factory
-        self._servers: list[SpateServer] = []
-
-    def __call__(self, mode: str = "durable", *, data_dir=None, extra_args=(), start: bool = True):
-        assert mode in ("durable", "memory"), mode
-        log_dir = self._tmp.mktemp("spate-logs")
-        if mode == "durable" and data_dir is None:
-            data_dir = self._tmp.mktemp("spate-data")
-        server = SpateServer(
-            log_dir, data_dir=data_dir if mode == "durable" else None, extra_args=extra_args
-        )
-        self._servers.append(server)
-        return server.start() if start else server
-
-    def stop_all(self) -> None:
-        for server in self._servers:
-            server.stop()
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, attach the tail of the stderr of every server the test used."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    servers = [funcargs["server"]] if isinstance(funcargs.get("server"), SpateServer) else []
+    if isinstance(funcargs.get("spawn_server"), ServerFactory):
+        servers += funcargs["spawn_server"].servers
+    for index, server in enumerate(servers):
+        report.sections.append((f"spate stderr #{index} ({server.endpoint})", server.stderr_text(4000)))
 
 
 @pytest.fixture
 def spawn_server(tmp_path_factory):
     """Factory: `spawn_server("durable" | "memory", extra_args=[...])` -> running SpateServer."""
-    factory = ServerFactory(tmp_path_factory)
-    yield factory
-    factory.stop_all()
+    with ServerFactory(tmp_path_factory) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module", params=["durable", "memory"])
 def server(request, tmp_path_factory):
     """One server per test module and storage mode; tests isolate themselves by stream name."""
-    factory = ServerFactory(tmp_path_factory)
-    yield factory(request.param)
-    factory.stop_all()
+    with ServerFactory(tmp_path_factory) as factory:
+        yield factory(request.param)
 
 
 @pytest.fixture(scope="module")

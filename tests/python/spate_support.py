@@ -170,6 +170,36 @@ class SpateServer:
         return self._stderr_path.read_bytes()[-tail:].decode("utf-8", "replace")
 
 
+class ServerFactory:
+    """Starts servers on demand and guarantees they are all stopped at teardown."""
+
+    def __init__(self, tmp_path_factory):
+        self._tmp = tmp_path_factory
+        self._servers: list[SpateServer] = []
+
+    def __call__(self, mode: str = "durable", *, data_dir=None, extra_args=(), start: bool = True):
+        assert mode in ("durable", "memory"), mode
+        log_dir = self._tmp.mktemp("spate-logs")
+        if mode == "durable" and data_dir is None:
+            data_dir = self._tmp.mktemp("spate-data")
+        server = SpateServer(
+            log_dir, data_dir=data_dir if mode == "durable" else None, extra_args=extra_args
+        )
+        self._servers.append(server)
+        return server.start() if start else server
+
+    @property
+    def servers(self) -> list[SpateServer]:
+        return list(self._servers)
+
+    def __enter__(self) -> "ServerFactory":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for server in self._servers:
+            server.stop()
+
+
 # -- stream helpers ------------------------------------------------------------------------
 
 

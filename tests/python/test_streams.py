@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.exceptions import ClientError
 
 from spate_support import (
     ACCOUNT,
@@ -73,6 +75,34 @@ def test_describe_stream_pages_shards(kinesis):
 def test_create_existing_stream_is_resource_in_use(kinesis, stream):
     with aws_error("ResourceInUseException"):
         kinesis.create_stream(StreamName=stream, ShardCount=1)
+
+
+def test_concurrent_creates_of_one_name(server):
+    """Racing CreateStream calls: exactly one wins, the rest see ResourceInUseException."""
+    name = unique_name("race")
+    clients = [server.client() for _ in range(8)]
+
+    def attempt(client) -> str:
+        try:
+            client.create_stream(StreamName=name, ShardCount=2)
+            return "created"
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        outcomes = sorted(pool.map(attempt, clients))
+    assert outcomes == ["ResourceInUseException"] * 7 + ["created"]
+    assert len(list_all_shards(clients[0], name)) == 2
+
+
+def test_shard_limit(spawn_server):
+    client = spawn_server("memory", extra_args=["--shard-limit", "5"]).client()
+    create_stream(client, shards=3)
+    with aws_error("LimitExceededException"):
+        client.create_stream(StreamName=unique_name(), ShardCount=3)
+    assert client.describe_limits()["ShardLimit"] == 5
+    assert client.describe_limits()["OpenShardCount"] == 3
+    create_stream(client, shards=2)  # exactly at the limit is fine
 
 
 def test_unknown_stream_is_resource_not_found(kinesis):
@@ -209,6 +239,11 @@ def test_list_shards_filters(kinesis, shard_filter, expected):
     assert [s["ShardId"] for s in resp["Shards"]] == [shard_id(i) for i in expected]
 
 
+def test_after_shard_id_filter_needs_a_shard_id(kinesis, stream):
+    with aws_error("InvalidArgumentException"):
+        kinesis.list_shards(StreamName=stream, ShardFilter={"Type": "AFTER_SHARD_ID"})
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 10])
 def test_hash_ranges_split_evenly_and_cover_everything(kinesis, count):
     shards = list_all_shards(kinesis, create_stream(kinesis, shards=count))
@@ -318,6 +353,13 @@ def test_resource_tags(kinesis, stream):
 def test_tags_given_at_creation(kinesis):
     name = create_stream(kinesis, shards=1, Tags={"owner": "spate"})
     assert stream_tags(kinesis, StreamName=name) == {"owner": "spate"}
+
+
+def test_at_most_50_tags(kinesis, stream):
+    kinesis.add_tags_to_stream(StreamName=stream, Tags={f"k{i}": "v" for i in range(50)})
+    with aws_error("InvalidArgumentException"):
+        kinesis.add_tags_to_stream(StreamName=stream, Tags={"one-too-many": "v"})
+    assert len(stream_tags(kinesis, StreamName=stream)) == 50
 
 
 def test_tags_of_unknown_stream(kinesis):
