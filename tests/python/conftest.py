@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from spate_support import ServerFactory, SpateServer, create_stream
+
+# Loopback traffic must never go through a proxy that the environment may define.
+for _var in ("NO_PROXY", "no_proxy"):
+    os.environ[_var] = ",".join(filter(None, [os.environ.get(_var), "127.0.0.1", "localhost"]))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -17,7 +17,6 @@ from spate_support import (
     CBOR_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     SEQUENCE_NUMBER_RE,
-    create_stream,
     raw_call,
     read_shard,
     to_millis,
@@ -243,6 +242,29 @@ def test_errors_over_cbor(endpoint):
     assert resp.status == 400, resp.body
     body = resp.json() if resp.headers.get("content-type", "").startswith(JSON_CONTENT_TYPE) else decode_cbor(resp.body)
     assert body["__type"] == "SerializationException"
+
+
+def jackson_style(value) -> bytes:
+    """Encode like Jackson's CBORGenerator (Java SDK v1): maps and arrays of indefinite length."""
+    if isinstance(value, dict):
+        return b"\xbf" + b"".join(cbor2.dumps(k) + jackson_style(v) for k, v in value.items()) + b"\xff"
+    if isinstance(value, list):
+        return b"\x9f" + b"".join(jackson_style(v) for v in value) + b"\xff"
+    return cbor2.dumps(value)
+
+
+def test_indefinite_length_requests(endpoint, kinesis, stream):
+    entries = [{"Data": b"java-%d" % i, "PartitionKey": "k"} for i in range(3)]
+    body = jackson_style({"StreamName": stream, "Records": entries})
+    resp = raw_call(endpoint, "PutRecords", body, content_type=CBOR_CONTENT_TYPE)
+    assert resp.status == 200, resp.body
+    assert decode_cbor(resp.body)["FailedRecordCount"] == 0
+
+    body = jackson_style({"StreamName": stream, "ShardId": SHARD0, "ShardIteratorType": "TRIM_HORIZON"})
+    resp = raw_call(endpoint, "GetShardIterator", body, content_type=CBOR_CONTENT_TYPE)
+    assert resp.status == 200, resp.body
+    records = cbor_records(endpoint, decode_cbor(resp.body)["ShardIterator"])
+    assert [r["Data"] for r in records] == [e["Data"] for e in entries]
 
 
 @pytest.mark.parametrize("payload", [b"\x00", b"\xff" * 3, bytes(range(256)) * 4])

@@ -242,6 +242,15 @@ def test_record_over_one_mib_rejected(kinesis, stream):
     assert read_shard(kinesis, stream, SHARD0) == []
 
 
+def test_get_records_returns_at_most_10_mib(kinesis, stream):
+    for i in range(12):
+        kinesis.put_record(StreamName=stream, Data=bytes([i]) * ONE_MIB, PartitionKey="k")
+    first = kinesis.get_records(ShardIterator=iterator(kinesis, stream, SHARD0), Limit=10000)
+    assert 0 < sum(len(r["Data"]) for r in first["Records"]) <= 10 * ONE_MIB
+    rest = drain(kinesis, first["NextShardIterator"])
+    assert [r["Data"][0] for r in first["Records"] + rest] == list(range(12))
+
+
 def test_put_records_500_accepted_501_rejected(kinesis, stream4):
     entries = [{"Data": f"{i}".encode(), "PartitionKey": f"pk-{i}"} for i in range(501)]
     with aws_error("ValidationException"):

@@ -218,19 +218,18 @@ def test_list_shards_exclusive_start_shard_id(kinesis):
     assert [s["ShardId"] for s in resp["Shards"]] == [shard_id(1), shard_id(2)]
 
 
-@pytest.mark.parametrize(
-    "shard_filter, expected",
-    [
-        ({"Type": "AT_LATEST"}, [0, 1, 2]),
-        ({"Type": "AT_TRIM_HORIZON"}, [0, 1, 2]),
-        ({"Type": "FROM_TRIM_HORIZON"}, [0, 1, 2]),
-        ({"Type": "AFTER_SHARD_ID", "ShardId": shard_id(0)}, [1, 2]),
-        ({"Type": "AFTER_SHARD_ID", "ShardId": shard_id(2)}, []),
-        ({"Type": "AT_TIMESTAMP", "Timestamp": "now"}, [0, 1, 2]),
-        ({"Type": "FROM_TIMESTAMP", "Timestamp": "now"}, [0, 1, 2]),
-    ],
-    ids=lambda v: v["Type"] + v.get("ShardId", "")[-1:] if isinstance(v, dict) else None,
-)
+SHARD_FILTERS = {
+    "AT_LATEST": ({"Type": "AT_LATEST"}, [0, 1, 2]),
+    "AT_TRIM_HORIZON": ({"Type": "AT_TRIM_HORIZON"}, [0, 1, 2]),
+    "FROM_TRIM_HORIZON": ({"Type": "FROM_TRIM_HORIZON"}, [0, 1, 2]),
+    "AFTER_SHARD_ID-first": ({"Type": "AFTER_SHARD_ID", "ShardId": shard_id(0)}, [1, 2]),
+    "AFTER_SHARD_ID-last": ({"Type": "AFTER_SHARD_ID", "ShardId": shard_id(2)}, []),
+    "AT_TIMESTAMP": ({"Type": "AT_TIMESTAMP", "Timestamp": "now"}, [0, 1, 2]),
+    "FROM_TIMESTAMP": ({"Type": "FROM_TIMESTAMP", "Timestamp": "now"}, [0, 1, 2]),
+}
+
+
+@pytest.mark.parametrize("shard_filter, expected", SHARD_FILTERS.values(), ids=SHARD_FILTERS.keys())
 def test_list_shards_filters(kinesis, shard_filter, expected):
     name = create_stream(kinesis, shards=3)
     if shard_filter.get("Timestamp") == "now":
