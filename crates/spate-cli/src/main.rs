@@ -1,5 +1,6 @@
 //! `spate`: the server and its operator tools.
 
+mod bench;
 mod config;
 mod serve;
 
@@ -20,6 +21,9 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(Box<config::ServeArgs>),
+    /// Load generator for any Kinesis endpoint.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +34,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
+        Command::Bench(command) => bench::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -16,7 +16,10 @@ fn spate_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(|deps| deps.parent()).expect("target dir").join("spate")
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("spate")
 }
 
 struct Server {
@@ -26,7 +29,16 @@ struct Server {
 
 async fn start_server() -> Server {
     let mut child = Command::new(spate_bin())
-        .args(["serve", "--in-memory", "--port", "0", "--creating-delay-ms", "0", "--deleting-delay-ms", "0"])
+        .args([
+            "serve",
+            "--in-memory",
+            "--port",
+            "0",
+            "--creating-delay-ms",
+            "0",
+            "--deleting-delay-ms",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -39,7 +51,10 @@ async fn start_server() -> Server {
         .expect("server start timed out")
         .expect("read stdout")
         .expect("server printed nothing");
-    let endpoint = line.strip_prefix("spate listening on ").expect("listening line").to_string();
+    let endpoint = line
+        .strip_prefix("spate listening on ")
+        .expect("listening line")
+        .to_string();
     Server { child, endpoint }
 }
 
@@ -47,7 +62,13 @@ fn client(endpoint: &str) -> Client {
     let config = aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
         .endpoint_url(endpoint)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
@@ -59,8 +80,18 @@ async fn rust_sdk_round_trip() {
     let mut server = start_server().await;
     let k = client(&server.endpoint);
 
-    k.create_stream().stream_name("rust-sdk").shard_count(2).send().await.expect("create");
-    let summary = k.describe_stream_summary().stream_name("rust-sdk").send().await.expect("summary");
+    k.create_stream()
+        .stream_name("rust-sdk")
+        .shard_count(2)
+        .send()
+        .await
+        .expect("create");
+    let summary = k
+        .describe_stream_summary()
+        .stream_name("rust-sdk")
+        .send()
+        .await
+        .expect("summary");
     let summary = summary.stream_description_summary().expect("summary body");
     assert_eq!(summary.open_shard_count(), 2);
 
@@ -70,10 +101,20 @@ async fn rust_sdk_round_trip() {
             let key = format!("key-{}", i % 7);
             let data = format!("record {i}").into_bytes();
             sent.entry(key.clone()).or_default().push(data.clone());
-            PutRecordsRequestEntry::builder().partition_key(key).data(Blob::new(data)).build().expect("entry")
+            PutRecordsRequestEntry::builder()
+                .partition_key(key)
+                .data(Blob::new(data))
+                .build()
+                .expect("entry")
         })
         .collect();
-    let put = k.put_records().stream_name("rust-sdk").set_records(Some(entries)).send().await.expect("put_records");
+    let put = k
+        .put_records()
+        .stream_name("rust-sdk")
+        .set_records(Some(entries))
+        .send()
+        .await
+        .expect("put_records");
     assert_eq!(put.failed_record_count(), Some(0));
     assert_eq!(put.records().len(), 60);
 
@@ -85,10 +126,17 @@ async fn rust_sdk_round_trip() {
         .send()
         .await
         .expect("put_record");
-    sent.entry("key-0".into()).or_default().push(b"last".to_vec());
+    sent.entry("key-0".into())
+        .or_default()
+        .push(b"last".to_vec());
     assert_eq!(single.sequence_number().len(), 56);
 
-    let shards = k.list_shards().stream_name("rust-sdk").send().await.expect("list_shards");
+    let shards = k
+        .list_shards()
+        .stream_name("rust-sdk")
+        .send()
+        .await
+        .expect("list_shards");
     let mut received: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
     let mut total = 0;
     for shard in shards.shards() {
@@ -100,26 +148,48 @@ async fn rust_sdk_round_trip() {
             .send()
             .await
             .expect("iterator");
-        let page = k.get_records().shard_iterator(it.shard_iterator().expect("it")).send().await.expect("get_records");
+        let page = k
+            .get_records()
+            .shard_iterator(it.shard_iterator().expect("it"))
+            .send()
+            .await
+            .expect("get_records");
         assert!(page.next_shard_iterator().is_some());
         let mut last_seq: Option<u128> = None;
         for r in page.records() {
             // 56 digits do not fit u128: compare the counter part, which is what orders them.
             let seq: u128 = r.sequence_number()[20..40].parse().expect("digits");
-            assert!(last_seq.is_none_or(|l| seq > l), "sequence numbers increase within a shard");
+            assert!(
+                last_seq.is_none_or(|l| seq > l),
+                "sequence numbers increase within a shard"
+            );
             last_seq = Some(seq);
             assert!(r.approximate_arrival_timestamp().is_some());
-            received.entry(r.partition_key().unwrap_or_default().to_string()).or_default().push(r.data().as_ref().to_vec());
+            received
+                .entry(r.partition_key().unwrap_or_default().to_string())
+                .or_default()
+                .push(r.data().as_ref().to_vec());
             total += 1;
         }
     }
     assert_eq!(total, 61);
     assert_eq!(received, sent, "every record back, in per-key order");
 
-    let missing = k.describe_stream().stream_name("no-such-stream").send().await.expect_err("missing stream");
-    assert!(missing.into_service_error().is_resource_not_found_exception());
+    let missing = k
+        .describe_stream()
+        .stream_name("no-such-stream")
+        .send()
+        .await
+        .expect_err("missing stream");
+    assert!(missing
+        .into_service_error()
+        .is_resource_not_found_exception());
 
-    k.delete_stream().stream_name("rust-sdk").send().await.expect("delete");
+    k.delete_stream()
+        .stream_name("rust-sdk")
+        .send()
+        .await
+        .expect("delete");
     let listed = k.list_streams().send().await.expect("list");
     assert!(listed.stream_names().is_empty());
     let _ = server.child.kill().await;

@@ -1,0 +1,153 @@
+//! A small Kinesis client for Spate's own tools: JSON 1.1 over HTTP/1.1 keep-alive connections,
+//! SigV4-signed so the tools work against real AWS too (plain `http://` endpoints only for now).
+
+pub mod sigv4;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{code}: {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("bad response: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// Throttling errors that the SDKs retry.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, ClientError::Api { code, .. } if code == "ProvisionedThroughputExceededException" || code == "LimitExceededException")
+    }
+}
+
+#[derive(Clone)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+    pub session_token: Option<String>,
+}
+
+/// One endpoint, region and credential set; cheap to clone (connections are pooled).
+#[derive(Clone)]
+pub struct KinesisClient {
+    http: HyperClient<HttpConnector, Full<Bytes>>,
+    endpoint: http::Uri,
+    host: String,
+    region: String,
+    credentials: Credentials,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "__type", default)]
+    kind: String,
+    #[serde(default, alias = "Message")]
+    message: String,
+}
+
+impl KinesisClient {
+    pub fn new(
+        endpoint: &str,
+        region: &str,
+        credentials: Credentials,
+    ) -> Result<Self, ClientError> {
+        let endpoint: http::Uri = endpoint
+            .parse()
+            .map_err(|e| ClientError::Transport(format!("endpoint {endpoint}: {e}")))?;
+        if endpoint.scheme_str() != Some("http") {
+            return Err(ClientError::Transport(
+                "only http:// endpoints are supported by spate's tools so far".into(),
+            ));
+        }
+        let host = endpoint
+            .authority()
+            .map(|a| a.to_string())
+            .ok_or_else(|| ClientError::Transport("endpoint has no host".into()))?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let http = HyperClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        Ok(KinesisClient {
+            http,
+            endpoint,
+            host,
+            region: region.to_string(),
+            credentials,
+        })
+    }
+
+    /// Sends one operation with a ready JSON body; returns the raw response body.
+    pub async fn call_raw(&self, operation: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
+        let target = format!("Kinesis_20131202.{operation}");
+        let signed = sigv4::sign(&sigv4::Request {
+            host: &self.host,
+            target: &target,
+            body: &body,
+            region: &self.region,
+            service: "kinesis",
+            credentials: &self.credentials,
+            now: std::time::SystemTime::now(),
+        });
+        let mut builder = http::Request::post(self.endpoint.clone())
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", &target)
+            .header("x-amz-date", &signed.amz_date)
+            .header("x-amz-content-sha256", &signed.payload_hash)
+            .header("authorization", &signed.authorization);
+        if let Some(token) = &self.credentials.session_token {
+            builder = builder.header("x-amz-security-token", token);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?
+            .to_bytes();
+        if status >= 300 {
+            let err: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
+                kind: format!("HTTP {status}"),
+                message: String::new(),
+            });
+            let code = err.kind.rsplit('#').next().unwrap_or_default().to_string();
+            return Err(ClientError::Api {
+                status,
+                code,
+                message: err.message,
+            });
+        }
+        Ok(bytes)
+    }
+
+    pub async fn call<O: DeserializeOwned>(
+        &self,
+        operation: &str,
+        body: &serde_json::Value,
+    ) -> Result<O, ClientError> {
+        let raw = self
+            .call_raw(operation, body.to_string().into_bytes())
+            .await?;
+        serde_json::from_slice(&raw).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+}
