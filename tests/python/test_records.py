@@ -337,3 +337,18 @@ def test_iterators_expire(spawn_server):
         client.get_records(ShardIterator=it)
     with aws_error("ExpiredIteratorException"):
         client.get_records(ShardIterator=fresh)
+
+
+def test_at_timestamp_in_the_future_skips_records_that_arrive_before_it(kinesis, stream):
+    """An AT_TIMESTAMP iterator one hour ahead must not return a record put now."""
+    import datetime
+
+    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    shard_id = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+    it = kinesis.get_shard_iterator(
+        StreamName=stream, ShardId=shard_id, ShardIteratorType="AT_TIMESTAMP", Timestamp=future
+    )["ShardIterator"]
+    for i in range(20):
+        kinesis.put_record(StreamName=stream, Data=b"early", PartitionKey=f"k{i}")
+    page = kinesis.get_records(ShardIterator=it)
+    assert page["Records"] == []

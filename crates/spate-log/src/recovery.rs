@@ -121,7 +121,7 @@ fn scan(
             return Ok(true);
         }
         let want = ((file_len - offset) as usize).min(buf.len());
-        let n = read_exact_or_less(file, &mut buf[..want], offset)?;
+        let n = crate::view::read_full(file, &mut buf[..want], offset)?;
         let mut pos = 0usize;
         loop {
             match decode_frame(&buf[pos..n]) {
@@ -164,20 +164,4 @@ fn scan(
             buf.resize(need, 0);
         }
     }
-}
-
-fn read_exact_or_less(
-    file: &dyn crate::storage::StorageFile,
-    buf: &mut [u8],
-    offset: u64,
-) -> Result<usize, LogError> {
-    let mut done = 0;
-    while done < buf.len() {
-        let n = file.read_at(&mut buf[done..], offset + done as u64)?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-    }
-    Ok(done)
 }

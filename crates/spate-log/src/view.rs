@@ -203,7 +203,11 @@ fn corrupt(seg: &SegmentView, offset: u64) -> LogError {
     ))
 }
 
-fn read_full(file: &dyn StorageFile, buf: &mut [u8], offset: u64) -> Result<usize, LogError> {
+pub(crate) fn read_full(
+    file: &dyn StorageFile,
+    buf: &mut [u8],
+    offset: u64,
+) -> Result<usize, LogError> {
     let mut done = 0;
     while done < buf.len() {
         let n = file.read_at(&mut buf[done..], offset + done as u64)?;

@@ -201,14 +201,10 @@ impl Kinesis {
         input: DeleteStreamInput,
     ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.finish()?;
         let _guard = self.control.lock().await;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         if matches!(stream.record.lifecycle, Lifecycle::Deleting { .. }) {
             return Ok(EmptyOutput {});
         }
@@ -245,11 +241,7 @@ impl Kinesis {
         input: DescribeStreamInput,
     ) -> Result<DescribeStreamOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.range(input.limit, "limit", 1, 10_000);
         check::shard_id(
             &mut v,
@@ -257,7 +249,7 @@ impl Kinesis {
             "exclusiveStartShardId",
         );
         v.finish()?;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         let after = input
             .exclusive_start_shard_id
             .as_deref()
@@ -299,13 +291,9 @@ impl Kinesis {
         input: StreamOnlyInput,
     ) -> Result<DescribeStreamSummaryOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.finish()?;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         Ok(DescribeStreamSummaryOutput {
             stream_description_summary: StreamDescriptionSummary {
                 stream_name: stream.record.name.clone(),
@@ -387,11 +375,7 @@ impl Kinesis {
             .as_ref()
             .and_then(|f| f.filter_type.as_deref());
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.length(input.next_token.as_deref(), "nextToken", 1, 1_048_576);
         check::shard_id(
             &mut v,
@@ -431,8 +415,7 @@ impl Kinesis {
                 (self.lookup(Some(name), None)?, after.parse::<u32>().ok())
             }
             None => {
-                let stream =
-                    self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+                let stream = self.lookup_named(&input)?;
                 (
                     stream,
                     input
@@ -521,16 +504,12 @@ impl Kinesis {
         increase: bool,
     ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.required(&input.retention_period_hours, "retentionPeriodHours");
         v.finish()?;
         let hours = input.retention_period_hours.unwrap_or_default();
         let _guard = self.control.lock().await;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         if hours < limits::MIN_RETENTION_HOURS {
             return Err(invalid(format!(
                 "Minimum allowed retention period is {} hours. Requested retention period ({hours} hours) is too short.",
@@ -567,16 +546,12 @@ impl Kinesis {
         input: AddTagsToStreamInput,
     ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.required(&input.tags, "tags");
         validate_tags(&mut v, input.tags.as_ref());
         v.finish()?;
         let _guard = self.control.lock().await;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         self.merge_tags(&stream, input.tags.unwrap_or_default())
     }
 
@@ -613,16 +588,12 @@ impl Kinesis {
         input: RemoveTagsFromStreamInput,
     ) -> Result<EmptyOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.required(&input.tag_keys, "tagKeys");
         v.count(input.tag_keys.as_ref().map(Vec::len), "tagKeys", 1, 50);
         v.finish()?;
         let _guard = self.control.lock().await;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         self.drop_tags(&stream, &input.tag_keys.unwrap_or_default())
     }
 
@@ -631,11 +602,7 @@ impl Kinesis {
         input: ListTagsForStreamInput,
     ) -> Result<ListTagsForStreamOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.length(
             input.exclusive_start_tag_key.as_deref(),
             "exclusiveStartTagKey",
@@ -644,7 +611,7 @@ impl Kinesis {
         );
         v.range(input.limit, "limit", 1, 50);
         v.finish()?;
-        let stream = self.lookup(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_named(&input)?;
         let limit = input.limit.unwrap_or(50) as usize;
         let after = input.exclusive_start_tag_key.as_deref();
         let mut tags: Vec<Tag> = stream

@@ -105,11 +105,7 @@ impl Kinesis {
 
     pub async fn put_record(&self, input: PutRecordInput) -> Result<PutRecordOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.required(&input.data, "data")
             .required(&input.partition_key, "partitionKey");
         validate_entry(
@@ -132,8 +128,7 @@ impl Kinesis {
             10 * 1024 * 1024,
         );
         v.finish()?;
-        let stream =
-            self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_writable(input.stream_name(), input.stream_arn())?;
         let data = input.data.unwrap_or_default().0;
         Validator::new()
             .blob_length(Some(data.len()), "data", Self::max_data_bytes(&stream))
@@ -165,11 +160,7 @@ impl Kinesis {
 
     pub async fn put_records(&self, input: PutRecordsInput) -> Result<PutRecordsOutput, ApiError> {
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.required(&input.records, "records");
         let entries = input.records.unwrap_or_default();
         v.count(
@@ -263,11 +254,7 @@ impl Kinesis {
     ) -> Result<GetShardIteratorOutput, ApiError> {
         let kind = input.shard_iterator_type.as_deref();
         let mut v = Validator::new();
-        check::stream_ref(
-            &mut v,
-            input.stream_name.as_deref(),
-            input.stream_arn.as_deref(),
-        );
+        check::stream_ref(&mut v, &input);
         v.required(&input.shard_id, "shardId")
             .required(&input.shard_iterator_type, "shardIteratorType");
         check::shard_id(&mut v, input.shard_id.as_deref(), "shardId");
@@ -289,8 +276,7 @@ impl Kinesis {
             is_sequence_number,
         );
         v.finish()?;
-        let stream =
-            self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+        let stream = self.lookup_writable(input.stream_name(), input.stream_arn())?;
         let shard_id = input.shard_id.as_deref().unwrap_or_default();
         let shard = parse_shard_id(shard_id)
             .and_then(|i| stream.shard(i))
@@ -305,6 +291,10 @@ impl Kinesis {
             ));
         }
         let now = self.now();
+        let min_arrival_ms = match (kind, input.timestamp) {
+            ("AT_TIMESTAMP", Some(t)) => t.epoch_millis,
+            _ => i64::MIN,
+        };
         let position = match kind {
             "TRIM_HORIZON" => {
                 self.log
@@ -343,6 +333,7 @@ impl Kinesis {
             stream_created_ms: stream.record.created_ms,
             shard_index: shard.index,
             position,
+            min_arrival_ms,
             issued_ms: now,
         };
         Ok(GetShardIteratorOutput {
@@ -391,7 +382,7 @@ impl Kinesis {
                     iterator.position,
                     limit,
                     limits::MAX_GET_RECORDS_BYTES,
-                    now - stream.retention_ms(),
+                    iterator.min_arrival_ms.max(now - stream.retention_ms()),
                 )
                 .map_err(log_error)?
         };

@@ -7,7 +7,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardIterator {
@@ -15,6 +15,8 @@ pub struct ShardIterator {
     pub stream_created_ms: i64,
     pub shard_index: u32,
     pub position: u64,
+    /// Records that arrived before this are skipped (AT_TIMESTAMP in the future).
+    pub min_arrival_ms: i64,
     pub issued_ms: i64,
 }
 
@@ -27,6 +29,7 @@ impl ShardIterator {
         b.extend_from_slice(&self.stream_created_ms.to_be_bytes());
         b.extend_from_slice(&self.shard_index.to_be_bytes());
         b.extend_from_slice(&self.position.to_be_bytes());
+        b.extend_from_slice(&self.min_arrival_ms.to_be_bytes());
         b.push(name.len().min(255) as u8);
         b.extend_from_slice(&name[..name.len().min(255)]);
         let crc = crc32c::crc32c(&b);
@@ -47,9 +50,10 @@ impl ShardIterator {
         let stream_created_ms = i64::from_be_bytes(num(9, 8)?.try_into().ok()?);
         let shard_index = u32::from_be_bytes(num(17, 4)?.try_into().ok()?);
         let position = u64::from_be_bytes(num(21, 8)?.try_into().ok()?);
-        let name_len = *body.get(29)? as usize;
-        let name = body.get(30..30 + name_len)?;
-        if 30 + name_len != body.len() {
+        let min_arrival_ms = i64::from_be_bytes(num(29, 8)?.try_into().ok()?);
+        let name_len = *body.get(37)? as usize;
+        let name = body.get(38..38 + name_len)?;
+        if 38 + name_len != body.len() {
             return None;
         }
         Some(ShardIterator {
@@ -57,6 +61,7 @@ impl ShardIterator {
             stream_created_ms,
             shard_index,
             position,
+            min_arrival_ms,
             issued_ms,
         })
     }
@@ -88,8 +93,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn iterators_round_trip(name in "[a-zA-Z0-9_.-]{1,128}", created: i64, shard: u32, pos: u64, issued: i64) {
-            let it = ShardIterator { stream_name: name, stream_created_ms: created, shard_index: shard, position: pos, issued_ms: issued };
+        fn iterators_round_trip(name in "[a-zA-Z0-9_.-]{1,128}", created: i64, shard: u32, pos: u64, min: i64, issued: i64) {
+            let it = ShardIterator { stream_name: name, stream_created_ms: created, shard_index: shard, position: pos, min_arrival_ms: min, issued_ms: issued };
             let text = it.encode();
             prop_assert!(text.len() <= 512);
             prop_assert_eq!(ShardIterator::decode(&text), Some(it));
@@ -109,6 +114,7 @@ mod tests {
             stream_created_ms: 1,
             shard_index: 0,
             position: 5,
+            min_arrival_ms: 0,
             issued_ms: 9,
         };
         let mut raw = STANDARD.decode(it.encode()).unwrap();

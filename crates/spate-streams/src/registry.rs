@@ -198,6 +198,13 @@ impl Kinesis {
             .ok_or_else(|| self.not_found(name))
     }
 
+    pub(crate) fn lookup_named(
+        &self,
+        input: &impl spate_wire::kinesis::NamesStream,
+    ) -> Result<Arc<Stream>, ApiError> {
+        self.lookup(input.stream_name(), input.stream_arn())
+    }
+
     /// The stream name of one of this account's stream ARNs.
     pub(crate) fn name_from_arn<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
         match split_stream_arn(arn) {

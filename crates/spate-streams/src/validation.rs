@@ -16,9 +16,9 @@ pub fn stream_arn(v: &mut Validator, arn: Option<&str>, member: &str) {
 }
 
 /// Both optional ways of naming a stream.
-pub fn stream_ref(v: &mut Validator, name: Option<&str>, arn: Option<&str>) {
-    stream_name(v, name, "streamName");
-    stream_arn(v, arn, "streamARN");
+pub fn stream_ref(v: &mut Validator, input: &impl spate_wire::kinesis::NamesStream) {
+    stream_name(v, input.stream_name(), "streamName");
+    stream_arn(v, input.stream_arn(), "streamARN");
 }
 
 pub fn shard_id(v: &mut Validator, id: Option<&str>, member: &str) {
