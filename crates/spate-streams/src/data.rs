@@ -53,6 +53,14 @@ fn validate_entry(
         );
 }
 
+/// The same rules as [`validate_entry`] plus presence, without building any message.
+fn entry_is_valid(e: &PutRecordsEntry, max_data: usize) -> bool {
+    let key_chars = e.partition_key.as_deref().map(|k| k.chars().count());
+    e.data.as_ref().is_some_and(|d| d.0.len() <= max_data)
+        && key_chars.is_some_and(|n| (1..=limits::PARTITION_KEY_MAX_CHARS).contains(&n))
+        && e.explicit_hash_key.as_deref().is_none_or(is_hash_key)
+}
+
 /// The hash key of a record: its explicit hash key, or the MD5 of its partition key.
 fn record_hash(partition_key: &str, explicit: Option<&str>) -> Result<u128, ApiError> {
     match explicit {
@@ -169,7 +177,13 @@ impl Kinesis {
             1,
             limits::MAX_RECORDS_PER_PUT,
         );
-        for (i, e) in entries.iter().enumerate() {
+        // Member paths are only formatted for entries that break a rule: the valid (common) case
+        // allocates nothing per record.
+        for (i, e) in entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !entry_is_valid(e, 10 * 1024 * 1024))
+        {
             let at = format!("records.{}.member.", i + 1);
             v.required(&e.data, &format!("{at}data"))
                 .required(&e.partition_key, &format!("{at}partitionKey"));
@@ -192,11 +206,13 @@ impl Kinesis {
         for (i, e) in entries.iter().enumerate() {
             let len = e.data.as_ref().map_or(0, |d| d.0.len());
             total += len + e.partition_key.as_ref().map_or(0, String::len);
-            v.blob_length(
-                Some(len),
-                &format!("records.{}.member.data", i + 1),
-                max_data,
-            );
+            if len > max_data {
+                v.blob_length(
+                    Some(len),
+                    &format!("records.{}.member.data", i + 1),
+                    max_data,
+                );
+            }
         }
         v.finish()?;
         if total > limits::MAX_PUT_RECORDS_BYTES.max(max_data) {
