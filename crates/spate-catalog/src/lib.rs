@@ -15,23 +15,31 @@ use std::collections::BTreeMap;
 /// Version of the persisted record layout; bumped on incompatible changes, read back on upgrade.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StreamMode {
+    #[default]
     Provisioned,
     OnDemand,
 }
 
 /// A lifecycle state that ends at a moment: CREATING/UPDATING end by themselves, DELETING ends
 /// with the stream's removal. Kept as deadlines so a restart resumes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lifecycle {
-    Creating { until_ms: i64 },
+    Creating {
+        until_ms: i64,
+    },
+    #[default]
     Active,
-    Updating { until_ms: i64 },
-    Deleting { until_ms: i64 },
+    Updating {
+        until_ms: i64,
+    },
+    Deleting {
+        until_ms: i64,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardRecord {
     /// The number in `shardId-000000000003`.
     pub index: u32,
@@ -44,9 +52,33 @@ pub struct ShardRecord {
     pub adjacent_parent: Option<u32>,
     /// Set when the shard is closed: the counter after its last record.
     pub ending_counter: Option<u64>,
+    /// When the shard was closed (its records all arrived before this).
+    #[serde(default)]
+    pub closed_ms: Option<i64>,
 }
 
+/// A shard-map change accepted by the API and applied when the stream's UPDATING window ends
+/// (AWS shows the new shards only once the stream is ACTIVE again). Persisted so that a restart
+/// resumes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PendingChange {
+    Split {
+        shard: u32,
+        new_starting_hash_key: u128,
+    },
+    Merge {
+        shard: u32,
+        adjacent: u32,
+    },
+    /// UpdateShardCount with UNIFORM_SCALING.
+    Resize {
+        target: u32,
+    },
+}
+
+/// Members added after format version 1 carry `#[serde(default)]`, so version-1 records read back
+/// unchanged; only an incompatible change bumps [`FORMAT_VERSION`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamRecord {
     pub format_version: u32,
     pub name: String,
@@ -57,6 +89,11 @@ pub struct StreamRecord {
     pub max_record_size_kib: i64,
     pub tags: BTreeMap<String, String>,
     pub shards: Vec<ShardRecord>,
+    #[serde(default)]
+    pub pending: Option<PendingChange>,
+    /// When UpdateShardCount was called, for its calls-per-24-hours limit.
+    #[serde(default)]
+    pub resize_calls_ms: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -144,7 +144,9 @@ mod tests {
                 parent: None,
                 adjacent_parent: None,
                 ending_counter: None,
+                closed_ms: None,
             }],
+            ..StreamRecord::default()
         };
         {
             let c = RedbCatalog::open(&path).unwrap();
@@ -163,5 +165,18 @@ mod tests {
         c.delete_stream("orders").unwrap();
         assert!(c.load().unwrap().streams.is_empty());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn version_1_records_read_back() {
+        // A stream record as the first release wrote it, before the resharding members existed.
+        let v1 = r#"{"format_version":1,"name":"s","created_ms":5,"lifecycle":"Active",
+            "mode":"Provisioned","retention_hours":24,"max_record_size_kib":1024,"tags":{},
+            "shards":[{"index":0,"log_id":0,"starting_hash_key":0,"ending_hash_key":9,
+            "created_ms":5,"parent":null,"adjacent_parent":null,"ending_counter":null}]}"#;
+        let record: StreamRecord = serde_json::from_str(v1).unwrap();
+        assert_eq!(record.pending, None);
+        assert_eq!(record.shards[0].closed_ms, None);
+        assert!(record.resize_calls_ms.is_empty());
     }
 }

@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Shard iterator lifetime in seconds.
     #[arg(long, env = "SPATE_ITERATOR_TTL_SECS")]
     pub iterator_ttl_secs: Option<u64>,
+    /// UpdateShardCount calls allowed per stream in a rolling 24 hours.
+    #[arg(long, env = "SPATE_RESIZE_CALLS_PER_DAY")]
+    pub resize_calls_per_day: Option<u32>,
     /// Streams to create at start-up, as NAME:SHARDS (repeatable; comma-separated in the env).
     #[arg(
         long = "create-stream",
@@ -65,6 +68,7 @@ struct FileConfig {
     updating_delay_ms: Option<u64>,
     shard_limit: Option<u32>,
     iterator_ttl_secs: Option<u64>,
+    resize_calls_per_day: Option<u32>,
     create_streams: Option<Vec<String>>,
 }
 
@@ -140,6 +144,10 @@ impl ServeArgs {
                     .map_or(defaults.iterator_ttl_ms, |s| {
                         (s as i64).saturating_mul(1000)
                     }),
+                resize_calls_per_day: self
+                    .resize_calls_per_day
+                    .or(file.resize_calls_per_day)
+                    .unwrap_or(defaults.resize_calls_per_day),
                 ..defaults
             },
             create_streams,

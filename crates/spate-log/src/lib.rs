@@ -73,6 +73,13 @@ pub type LogFuture<T> = Pin<Box<dyn Future<Output = Result<T, LogError>> + Send>
 pub trait RecordLog: Send + Sync {
     /// Appends records (to any shards); resolves once they are durable, in input order.
     fn append(&self, records: Vec<AppendRecord>) -> LogFuture<Vec<Appended>>;
+    /// Resolves once every append submitted before this call is durable and visible to readers.
+    fn flush(&self) -> LogFuture<()> {
+        // Appends are ordered and acknowledged after their group commit, so an empty append
+        // completes no earlier than everything submitted before it.
+        let appended = self.append(Vec::new());
+        Box::pin(async move { appended.await.map(|_| ()) })
+    }
     /// Reads shard records from `from` (a counter), skipping records that arrived before
     /// `min_arrival_ms`, up to the given bounds; only durable records are returned.
     fn read(

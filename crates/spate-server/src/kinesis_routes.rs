@@ -63,6 +63,9 @@ pub async fn dispatch(
             run(enc, body, |i| ready(k.describe_account_settings(i))).await
         }
         "UpdateAccountSettings" => run(enc, body, |i| k.update_account_settings(i)).await,
+        "SplitShard" => run(enc, body, |i| k.split_shard(i)).await,
+        "MergeShards" => run(enc, body, |i| k.merge_shards(i)).await,
+        "UpdateShardCount" => run(enc, body, |i| k.update_shard_count(i)).await,
         _ => error(
             enc,
             &ApiError::new(

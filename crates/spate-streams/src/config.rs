@@ -17,6 +17,8 @@ pub struct ServiceConfig {
     pub on_demand_stream_limit: u32,
     /// Shard iterators and pagination tokens expire after this long.
     pub iterator_ttl_ms: i64,
+    /// UpdateShardCount calls allowed per stream in a rolling 24 hours (AWS: 10).
+    pub resize_calls_per_day: u32,
 }
 
 impl Default for ServiceConfig {
@@ -31,6 +33,7 @@ impl Default for ServiceConfig {
             on_demand_shard_count: 4,
             on_demand_stream_limit: 50,
             iterator_ttl_ms: 300_000,
+            resize_calls_per_day: 10,
         }
     }
 }

@@ -136,6 +136,8 @@ impl Kinesis {
             10 * 1024 * 1024,
         );
         v.finish()?;
+        // Routing and submitting happen under the gate (see `reshard`); waiting does not.
+        let gate = self.gate.read().await;
         let stream = self.lookup_writable(input.stream_name(), input.stream_arn())?;
         let data = input.data.unwrap_or_default().0;
         Validator::new()
@@ -147,15 +149,13 @@ impl Kinesis {
             .route(hash)
             .ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?
             .clone();
-        let acks = self
-            .log
-            .append(vec![AppendRecord {
-                shard: shard.log_id,
-                partition_key,
-                data,
-            }])
-            .await
-            .map_err(log_error)?;
+        let appended = self.log.append(vec![AppendRecord {
+            shard: shard.log_id,
+            partition_key,
+            data,
+        }]);
+        drop(gate);
+        let acks = appended.await.map_err(log_error)?;
         let ack = acks
             .first()
             .ok_or_else(|| crate::registry::internal("log returned no ack"))?;
@@ -198,6 +198,7 @@ impl Kinesis {
             );
         }
         v.finish()?;
+        let gate = self.gate.read().await;
         let stream =
             self.lookup_writable(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
         let max_data = Self::max_data_bytes(&stream);
@@ -236,7 +237,9 @@ impl Kinesis {
                 data: e.data.unwrap_or_default().0,
             });
         }
-        let acks = self.log.append(records).await.map_err(log_error)?;
+        let appended = self.log.append(records);
+        drop(gate);
+        let acks = appended.await.map_err(log_error)?;
         let records = shards
             .iter()
             .zip(&acks)

@@ -9,7 +9,9 @@ mod data;
 pub mod hashing;
 pub mod iterator;
 mod registry;
+mod reshard;
 pub mod sequence;
+mod tags;
 mod validation;
 
 pub use config::ServiceConfig;

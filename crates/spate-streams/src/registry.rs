@@ -20,6 +20,10 @@ pub struct Kinesis {
     state: RwLock<Registry>,
     /// Serialises control-plane changes (they span the log, the catalog and the registry).
     pub(crate) control: tokio::sync::Mutex<()>,
+    /// Writers hold this shared from looking up a stream's shard map until their append is
+    /// submitted to the log; resharding holds it exclusively while it closes parents (see
+    /// `reshard`), so no append routed by an old shard map lands after its parent closed.
+    pub(crate) gate: tokio::sync::RwLock<()>,
 }
 
 #[derive(Default)]
@@ -52,7 +56,11 @@ impl Stream {
     pub fn status(&self, now_ms: i64) -> &'static str {
         match self.record.lifecycle {
             Lifecycle::Creating { until_ms } if now_ms < until_ms => "CREATING",
-            Lifecycle::Updating { until_ms } if now_ms < until_ms => "UPDATING",
+            Lifecycle::Updating { until_ms }
+                if now_ms < until_ms || self.record.pending.is_some() =>
+            {
+                "UPDATING"
+            }
             Lifecycle::Deleting { .. } => "DELETING",
             _ => "ACTIVE",
         }
@@ -135,6 +143,7 @@ impl Kinesis {
             clock,
             state: RwLock::new(registry),
             control: tokio::sync::Mutex::new(()),
+            gate: tokio::sync::RwLock::new(()),
         });
         let deleting: Vec<String> = kinesis
             .registry()
@@ -145,6 +154,19 @@ impl Kinesis {
             .collect();
         for name in deleting {
             kinesis.finish_delete(&name).await?;
+        }
+        let pending: Vec<(String, i64)> = kinesis
+            .registry()
+            .streams
+            .values()
+            .filter(|s| s.record.pending.is_some())
+            .map(|s| match s.record.lifecycle {
+                Lifecycle::Updating { until_ms } => (s.record.name.clone(), until_ms),
+                _ => (s.record.name.clone(), 0),
+            })
+            .collect();
+        for (name, until_ms) in pending {
+            kinesis.schedule_pending(name, until_ms);
         }
         Ok(kinesis)
     }
@@ -279,9 +301,15 @@ impl Kinesis {
         Ok(())
     }
 
-    /// Periodic upkeep: finish deletions whose DELETING window passed, and drop segments past
-    /// each stream's retention.
+    /// Periodic upkeep: drop closed shards past retention, finish deletions whose DELETING
+    /// window passed, and drop segments past each stream's retention.
     pub async fn maintain(&self) {
+        let names: Vec<String> = self.registry().streams.keys().cloned().collect();
+        for name in names {
+            if let Err(e) = self.expire_closed_shards(&name).await {
+                tracing::warn!("expiring closed shards of {name}: {e}");
+            }
+        }
         let now = self.now();
         let streams: Vec<Arc<Stream>> = self.registry().streams.values().cloned().collect();
         for stream in streams {

@@ -42,7 +42,10 @@ names_stream!(
     RetentionInput,
     AddTagsToStreamInput,
     RemoveTagsFromStreamInput,
-    ListTagsForStreamInput
+    ListTagsForStreamInput,
+    SplitShardInput,
+    MergeShardsInput,
+    UpdateShardCountInput
 );
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +61,46 @@ pub struct StreamModeDetailsOut {
 }
 
 // ---------------------------------------------------------------- requests
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SplitShardInput {
+    pub stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub shard_to_split: Option<String>,
+    pub new_starting_hash_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MergeShardsInput {
+    pub stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub shard_to_merge: Option<String>,
+    pub adjacent_shard_to_merge: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateShardCountInput {
+    pub stream_name: Option<String>,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<String>,
+    pub target_shard_count: Option<i64>,
+    pub scaling_type: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateShardCountOutput {
+    pub stream_name: String,
+    pub current_shard_count: i64,
+    pub target_shard_count: i64,
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
