@@ -94,6 +94,21 @@ pub struct StreamRecord {
     /// When UpdateShardCount was called, for its calls-per-24-hours limit.
     #[serde(default)]
     pub resize_calls_ms: Vec<i64>,
+    /// When the capacity mode was switched, for its switches-per-24-hours limit.
+    #[serde(default)]
+    pub mode_switches_ms: Vec<i64>,
+    /// Enabled shard-level metrics (EnableEnhancedMonitoring), sorted, without "ALL".
+    #[serde(default)]
+    pub shard_level_metrics: Vec<String>,
+    /// Target of UpdateStreamWarmThroughput / CreateStream's WarmThroughputMiBps.
+    #[serde(default)]
+    pub warm_throughput_mibps: Option<i64>,
+    /// The stream's resource policy document, stored as given.
+    #[serde(default)]
+    pub resource_policy: Option<String>,
+    /// Server-side encryption of new records: the KMS key id as the client named it.
+    #[serde(default)]
+    pub encryption_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

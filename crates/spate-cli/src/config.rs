@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// Shard iterator lifetime in seconds.
     #[arg(long, env = "SPATE_ITERATOR_TTL_SECS")]
     pub iterator_ttl_secs: Option<u64>,
+    /// Throttle every shard to AWS's limits (1 MiB/s and 1,000 records/s of writes, 5 reads/s
+    /// and 2 MiB/s of reads), answering ProvisionedThroughputExceededException like AWS.
+    #[arg(long, env = "SPATE_ENFORCE_SHARD_LIMITS")]
+    pub enforce_shard_limits: bool,
     /// UpdateShardCount calls allowed per stream in a rolling 24 hours.
     #[arg(long, env = "SPATE_RESIZE_CALLS_PER_DAY")]
     pub resize_calls_per_day: Option<u32>,
@@ -69,6 +73,7 @@ struct FileConfig {
     shard_limit: Option<u32>,
     iterator_ttl_secs: Option<u64>,
     resize_calls_per_day: Option<u32>,
+    enforce_shard_limits: Option<bool>,
     create_streams: Option<Vec<String>>,
 }
 
@@ -144,6 +149,8 @@ impl ServeArgs {
                     .map_or(defaults.iterator_ttl_ms, |s| {
                         (s as i64).saturating_mul(1000)
                     }),
+                enforce_shard_limits: self.enforce_shard_limits
+                    || file.enforce_shard_limits.unwrap_or(false),
                 resize_calls_per_day: self
                     .resize_calls_per_day
                     .or(file.resize_calls_per_day)

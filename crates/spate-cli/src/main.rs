@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "spate",
     version,
-    about = "A Kinesis-compatible streaming server"
+    about = "A Kinesis-compatible streaming server",
+    // A later flag overrides an earlier one, so wrappers can append settings to a base command.
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]

@@ -87,6 +87,14 @@ impl ReadBatch {
     pub fn len(&self) -> usize {
         self.records.len()
     }
+    /// Bytes of partition keys and data in the batch (what Kinesis counts against read limits).
+    pub fn payload_bytes(&self) -> usize {
+        self.records
+            .iter()
+            .map(|r| r.partition_key.len() + r.data.len())
+            .sum()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

@@ -66,6 +66,16 @@ pub async fn dispatch(
         "SplitShard" => run(enc, body, |i| k.split_shard(i)).await,
         "MergeShards" => run(enc, body, |i| k.merge_shards(i)).await,
         "UpdateShardCount" => run(enc, body, |i| k.update_shard_count(i)).await,
+        "UpdateStreamMode" => run(enc, body, |i| k.update_stream_mode(i)).await,
+        "UpdateStreamWarmThroughput" => {
+            run(enc, body, |i| k.update_stream_warm_throughput(i)).await
+        }
+        "UpdateMaxRecordSize" => run(enc, body, |i| k.update_max_record_size(i)).await,
+        "EnableEnhancedMonitoring" => run(enc, body, |i| k.enable_enhanced_monitoring(i)).await,
+        "DisableEnhancedMonitoring" => run(enc, body, |i| k.disable_enhanced_monitoring(i)).await,
+        "PutResourcePolicy" => run(enc, body, |i| k.put_resource_policy(i)).await,
+        "GetResourcePolicy" => run(enc, body, |i| ready(k.get_resource_policy(i))).await,
+        "DeleteResourcePolicy" => run(enc, body, |i| k.delete_resource_policy(i)).await,
         _ => error(
             enc,
             &ApiError::new(

@@ -19,6 +19,10 @@ pub struct ServiceConfig {
     pub iterator_ttl_ms: i64,
     /// UpdateShardCount calls allowed per stream in a rolling 24 hours (AWS: 10).
     pub resize_calls_per_day: u32,
+    /// Throttle each shard to AWS's per-shard limits (off by default: local development and
+    /// benchmarks want the server's full speed; turn on to exercise clients' retry paths).
+    pub enforce_shard_limits: bool,
+    pub shard_limits: crate::traffic::ShardLimits,
 }
 
 impl Default for ServiceConfig {
@@ -34,6 +38,8 @@ impl Default for ServiceConfig {
             on_demand_stream_limit: 50,
             iterator_ttl_ms: 300_000,
             resize_calls_per_day: 10,
+            enforce_shard_limits: false,
+            shard_limits: crate::traffic::ShardLimits::default(),
         }
     }
 }

@@ -25,6 +25,20 @@ fn mode_out(mode: StreamMode) -> StreamModeDetailsOut {
     }
 }
 
+fn enhanced_monitoring(stream: &Stream) -> Vec<EnhancedMetrics> {
+    vec![EnhancedMetrics {
+        shard_level_metrics: stream.record.shard_level_metrics.clone(),
+    }]
+}
+
+pub(crate) fn encryption_type(stream: &Stream) -> &'static str {
+    if stream.record.encryption_key_id.is_some() {
+        "KMS"
+    } else {
+        "NONE"
+    }
+}
+
 pub(crate) fn shard_out(stream: &Stream, shard: &ShardRecord) -> Shard {
     let seq = |counter: u64, arrival_ms: i64| {
         SequenceNumber {
@@ -164,6 +178,9 @@ impl Kinesis {
                 .unwrap_or(limits::DEFAULT_MAX_RECORD_SIZE_KIB),
             tags: input.tags.unwrap_or_default(),
             shards,
+            warm_throughput_mibps: input
+                .warm_throughput_mi_bps
+                .filter(|_| mode == StreamMode::OnDemand),
             ..StreamRecord::default()
         };
         self.registry_mut().next_log_id = first_log_id + u64::from(shard_count);
@@ -273,10 +290,9 @@ impl Kinesis {
                 has_more_shards: has_more,
                 retention_period_hours: stream.record.retention_hours,
                 stream_creation_timestamp: Timestamp::from_millis(stream.record.created_ms),
-                enhanced_monitoring: vec![EnhancedMetrics {
-                    shard_level_metrics: vec![],
-                }],
-                encryption_type: "NONE",
+                enhanced_monitoring: enhanced_monitoring(&stream),
+                encryption_type: encryption_type(&stream),
+                key_id: stream.record.encryption_key_id.clone(),
             },
         })
     }
@@ -297,13 +313,13 @@ impl Kinesis {
                 stream_mode_details: mode_out(stream.record.mode),
                 retention_period_hours: stream.record.retention_hours,
                 stream_creation_timestamp: Timestamp::from_millis(stream.record.created_ms),
-                enhanced_monitoring: vec![EnhancedMetrics {
-                    shard_level_metrics: vec![],
-                }],
-                encryption_type: "NONE",
+                enhanced_monitoring: enhanced_monitoring(&stream),
+                encryption_type: encryption_type(&stream),
+                key_id: stream.record.encryption_key_id.clone(),
                 open_shard_count: stream.open_shard_count() as i64,
                 consumer_count: 0,
                 max_record_size_in_ki_b: stream.record.max_record_size_kib,
+                warm_throughput: self.warm_throughput(&stream),
             },
         })
     }

@@ -5,6 +5,7 @@ use crate::hashing::{hash_key, parse_hash_key};
 use crate::iterator::ShardIterator;
 use crate::registry::{log_error, Kinesis, Stream};
 use crate::sequence::{SequenceNumber, SequenceText};
+use crate::traffic::{hash_slice, WriteOffer};
 use crate::validation::{self as check, format_shard_id, parse_shard_id};
 use spate_catalog::ShardRecord;
 use spate_log::{AppendRecord, ReadBatch};
@@ -149,6 +150,20 @@ impl Kinesis {
             .route(hash)
             .ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?
             .clone();
+        let offer = WriteOffer {
+            shard: shard.log_id,
+            slice: hash_slice(shard.starting_hash_key, shard.ending_hash_key, hash),
+            bytes: data.len() + partition_key.len(),
+        };
+        let mut admitted = Vec::with_capacity(1);
+        self.traffic
+            .admit_writes(self.now(), &[offer], &mut admitted);
+        if admitted.first() != Some(&true) {
+            return Err(ApiError::new(
+                ErrorKind::ProvisionedThroughputExceeded,
+                self.write_throttled_message(&stream, &shard),
+            ));
+        }
         let appended = self.log.append(vec![AppendRecord {
             shard: shard.log_id,
             partition_key,
@@ -223,38 +238,75 @@ impl Kinesis {
             )));
         }
         let mut shards: Vec<&ShardRecord> = Vec::with_capacity(entries.len());
-        let mut records = Vec::with_capacity(entries.len());
-        for e in entries {
-            let partition_key = e.partition_key.unwrap_or_default();
-            let hash = record_hash(&partition_key, e.explicit_hash_key.as_deref())?;
+        let mut offers = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let partition_key = e.partition_key.as_deref().unwrap_or_default();
+            let hash = record_hash(partition_key, e.explicit_hash_key.as_deref())?;
             let shard = stream
                 .route(hash)
                 .ok_or_else(|| crate::registry::internal("no open shard covers a hash key"))?;
             shards.push(shard);
-            records.push(AppendRecord {
+            offers.push(WriteOffer {
                 shard: shard.log_id,
-                partition_key,
-                data: e.data.unwrap_or_default().0,
+                slice: hash_slice(shard.starting_hash_key, shard.ending_hash_key, hash),
+                bytes: e.data.as_ref().map_or(0, |d| d.0.len()) + partition_key.len(),
             });
         }
+        let mut admitted = Vec::with_capacity(entries.len());
+        self.traffic
+            .admit_writes(self.now(), &offers, &mut admitted);
+        let records: Vec<AppendRecord> = entries
+            .into_iter()
+            .zip(&offers)
+            .zip(&admitted)
+            .filter(|(_, &ok)| ok)
+            .map(|((e, offer), _)| AppendRecord {
+                shard: offer.shard,
+                partition_key: e.partition_key.unwrap_or_default(),
+                data: e.data.unwrap_or_default().0,
+            })
+            .collect();
         let appended = self.log.append(records);
         drop(gate);
         let acks = appended.await.map_err(log_error)?;
+        // Results in request order: admitted records take their acks in turn.
+        let mut acks = acks.iter();
+        let mut failed = 0;
         let records = shards
             .iter()
-            .zip(&acks)
-            .map(|(shard, ack)| PutRecordsResultEntry {
-                sequence_number: Some(sequence(shard, ack.counter, ack.arrival_ms).to_string()),
-                shard_id: Some(format_shard_id(shard.index)),
-                error_code: None,
-                error_message: None,
+            .zip(&admitted)
+            .map(|(shard, &ok)| match (ok, acks.next().filter(|_| ok)) {
+                (true, Some(ack)) => PutRecordsResultEntry {
+                    sequence_number: Some(sequence(shard, ack.counter, ack.arrival_ms).to_string()),
+                    shard_id: Some(format_shard_id(shard.index)),
+                    error_code: None,
+                    error_message: None,
+                },
+                _ => {
+                    failed += 1;
+                    PutRecordsResultEntry {
+                        sequence_number: None,
+                        shard_id: None,
+                        error_code: Some("ProvisionedThroughputExceededException"),
+                        error_message: Some(self.write_throttled_message(&stream, shard)),
+                    }
+                }
             })
             .collect();
         Ok(PutRecordsOutput {
-            failed_record_count: 0,
+            failed_record_count: failed,
             records,
             encryption_type: "NONE",
         })
+    }
+
+    fn write_throttled_message(&self, stream: &Stream, shard: &ShardRecord) -> String {
+        format!(
+            "Rate exceeded for shard {} in stream {} under account {}.",
+            format_shard_id(shard.index),
+            stream.record.name,
+            self.config.account_id
+        )
     }
 
     fn shard_not_found(&self, stream: &Stream, shard_id: &str) -> ApiError {
@@ -388,6 +440,17 @@ impl Kinesis {
             .shard(iterator.shard_index)
             .ok_or_else(|| self.shard_not_found(&stream, &format_shard_id(iterator.shard_index)))?
             .clone();
+        if !self.traffic.admit_read(now, shard.log_id) {
+            return Err(ApiError::new(
+                ErrorKind::ProvisionedThroughputExceeded,
+                format!(
+                    "Rate exceeded for Shard - {}/{}/{}",
+                    self.config.account_id,
+                    stream.record.name,
+                    format_shard_id(shard.index)
+                ),
+            ));
+        }
         let limit = input.limit.unwrap_or(limits::MAX_GET_RECORDS) as usize;
         let end = shard.ending_counter.unwrap_or(u64::MAX);
         let limit =
@@ -405,6 +468,8 @@ impl Kinesis {
                 )
                 .map_err(log_error)?
         };
+        self.traffic
+            .record_read(now, shard.log_id, batch.payload_bytes());
         let tail = self.log.tail(shard.log_id).map_err(log_error)?;
         let caught_up = batch.next_counter >= tail.next_counter;
         let millis_behind_latest = match batch.last_arrival_ms() {

@@ -11,7 +11,9 @@ pub mod iterator;
 mod registry;
 mod reshard;
 pub mod sequence;
+mod settings;
 mod tags;
+pub mod traffic;
 mod validation;
 
 pub use config::ServiceConfig;

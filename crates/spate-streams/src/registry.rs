@@ -24,6 +24,8 @@ pub struct Kinesis {
     /// submitted to the log; resharding holds it exclusively while it closes parents (see
     /// `reshard`), so no append routed by an old shard map lands after its parent closed.
     pub(crate) gate: tokio::sync::RwLock<()>,
+    /// Per-shard limits and observed rates.
+    pub(crate) traffic: crate::traffic::Traffic,
 }
 
 #[derive(Default)]
@@ -137,13 +139,14 @@ impl Kinesis {
                 .insert(record.name.clone(), Arc::new(Stream::new(record, &config)));
         }
         let kinesis = Arc::new(Kinesis {
-            config,
             log,
             catalog,
             clock,
             state: RwLock::new(registry),
             control: tokio::sync::Mutex::new(()),
             gate: tokio::sync::RwLock::new(()),
+            traffic: crate::traffic::Traffic::new(config.shard_limits, config.enforce_shard_limits),
+            config,
         });
         let deleting: Vec<String> = kinesis
             .registry()

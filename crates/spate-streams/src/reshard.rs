@@ -170,6 +170,20 @@ impl Kinesis {
         )
     }
 
+    /// Resharding by hand is for PROVISIONED streams; ON_DEMAND streams scale themselves.
+    fn require_provisioned(&self, stream: &Stream) -> Result<(), ApiError> {
+        if stream.record.mode == spate_catalog::StreamMode::OnDemand {
+            return Err(ApiError::new(
+                ErrorKind::Validation,
+                format!(
+                    "This API is only supported for data streams with the provisioned capacity mode. Stream {} under account {} is in ON_DEMAND mode.",
+                    stream.record.name, self.config.account_id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The open shard a reshard request names.
     fn open_shard_named<'s>(
         &self,
@@ -211,6 +225,7 @@ impl Kinesis {
         v.finish()?;
         let _guard = self.control.lock().await;
         let stream = self.lookup_named(&input)?;
+        self.require_provisioned(&stream)?;
         let shard_id = input.shard_to_split.as_deref().unwrap_or_default();
         let shard = self.open_shard_named(&stream, shard_id)?;
         self.check_shard_limit(1)?;
@@ -253,6 +268,7 @@ impl Kinesis {
         v.finish()?;
         let _guard = self.control.lock().await;
         let stream = self.lookup_named(&input)?;
+        self.require_provisioned(&stream)?;
         let a =
             self.open_shard_named(&stream, input.shard_to_merge.as_deref().unwrap_or_default())?;
         let b = self.open_shard_named(
@@ -297,6 +313,7 @@ impl Kinesis {
         let target = input.target_shard_count.unwrap_or(1);
         let _guard = self.control.lock().await;
         let stream = self.lookup_named(&input)?;
+        self.require_provisioned(&stream)?;
         self.require_active(&stream)?;
         let open = stream.open_shard_count() as i64;
         let limit = i64::from(self.config.shard_limit);
@@ -323,10 +340,10 @@ impl Kinesis {
             .copied()
             .filter(|&t| now - t < DAY_MS)
             .collect();
-        let per_day = self.config.resize_calls_per_day as usize;
-        if calls.len() >= per_day {
+        if calls.len() >= self.config.resize_calls_per_day as usize {
+            // AWS's answer when a stream used up its UpdateShardCount calls of the day.
             return Err(limit_exceeded(format!(
-                "Exceeded the UpdateShardCount limit of {per_day} calls per rolling 24 hours for stream {} under account {}.",
+                "Rate exceeded for stream {} under account {}.",
                 stream.record.name, self.config.account_id
             )));
         }
