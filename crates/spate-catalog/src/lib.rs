@@ -94,6 +94,9 @@ pub struct StreamRecord {
     /// When UpdateShardCount was called, for its calls-per-24-hours limit.
     #[serde(default)]
     pub resize_calls_ms: Vec<i64>,
+    /// When the shard map last changed (for the ON_DEMAND scaler's cool-downs).
+    #[serde(default)]
+    pub last_reshard_ms: Option<i64>,
     /// When the capacity mode was switched, for its switches-per-24-hours limit.
     #[serde(default)]
     pub mode_switches_ms: Vec<i64>,

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use serde::Deserialize;
+use spate_streams::config::AutoscaleConfig;
 use spate_streams::ServiceConfig;
 use std::path::PathBuf;
 
@@ -46,6 +47,30 @@ pub struct ServeArgs {
     /// and 2 MiB/s of reads), answering ProvisionedThroughputExceededException like AWS.
     #[arg(long, env = "SPATE_ENFORCE_SHARD_LIMITS")]
     pub enforce_shard_limits: bool,
+    /// Shards of a new ON_DEMAND stream (also the fewest it scales down to).
+    #[arg(long, env = "SPATE_ON_DEMAND_SHARD_COUNT")]
+    pub on_demand_shard_count: Option<u32>,
+    /// Shard rates (hot-shards, ON_DEMAND scaling) average over about this many milliseconds.
+    #[arg(long, env = "SPATE_RATE_WINDOW_MS")]
+    pub rate_window_ms: Option<u64>,
+    /// ON_DEMAND scaling: split a shard at this fraction of its write limit.
+    #[arg(long, env = "SPATE_AUTOSCALE_SPLIT_ABOVE")]
+    pub autoscale_split_above: Option<f64>,
+    /// ON_DEMAND scaling: merge adjacent shards whose loads together stay below this fraction.
+    #[arg(long, env = "SPATE_AUTOSCALE_MERGE_BELOW")]
+    pub autoscale_merge_below: Option<f64>,
+    /// ON_DEMAND scaling: milliseconds after a change before the next split.
+    #[arg(long, env = "SPATE_AUTOSCALE_UP_COOLDOWN_MS")]
+    pub autoscale_up_cooldown_ms: Option<u64>,
+    /// ON_DEMAND scaling: milliseconds after a change before a merge.
+    #[arg(long, env = "SPATE_AUTOSCALE_DOWN_COOLDOWN_MS")]
+    pub autoscale_down_cooldown_ms: Option<u64>,
+    /// ON_DEMAND scaling: most open shards per stream.
+    #[arg(long, env = "SPATE_AUTOSCALE_MAX_SHARDS")]
+    pub autoscale_max_shards: Option<u32>,
+    /// ON_DEMAND scaling: how often the scaler runs, in milliseconds.
+    #[arg(long, env = "SPATE_AUTOSCALE_INTERVAL_MS")]
+    pub autoscale_interval_ms: Option<u64>,
     /// UpdateShardCount calls allowed per stream in a rolling 24 hours.
     #[arg(long, env = "SPATE_RESIZE_CALLS_PER_DAY")]
     pub resize_calls_per_day: Option<u32>,
@@ -74,6 +99,14 @@ struct FileConfig {
     iterator_ttl_secs: Option<u64>,
     resize_calls_per_day: Option<u32>,
     enforce_shard_limits: Option<bool>,
+    on_demand_shard_count: Option<u32>,
+    rate_window_ms: Option<u64>,
+    autoscale_split_above: Option<f64>,
+    autoscale_merge_below: Option<f64>,
+    autoscale_up_cooldown_ms: Option<u64>,
+    autoscale_down_cooldown_ms: Option<u64>,
+    autoscale_max_shards: Option<u32>,
+    autoscale_interval_ms: Option<u64>,
     create_streams: Option<Vec<String>>,
 }
 
@@ -99,6 +132,7 @@ impl ServeArgs {
             None => FileConfig::default(),
         };
         let defaults = ServiceConfig::default();
+        let scale = AutoscaleConfig::default();
         let in_memory = self.in_memory || file.in_memory.unwrap_or(false);
         let create = if self.create_streams.is_empty() {
             file.create_streams.unwrap_or_default()
@@ -149,6 +183,41 @@ impl ServeArgs {
                     .map_or(defaults.iterator_ttl_ms, |s| {
                         (s as i64).saturating_mul(1000)
                     }),
+                on_demand_shard_count: self
+                    .on_demand_shard_count
+                    .or(file.on_demand_shard_count)
+                    .unwrap_or(defaults.on_demand_shard_count)
+                    .max(1),
+                rate_window_ms: self
+                    .rate_window_ms
+                    .or(file.rate_window_ms)
+                    .unwrap_or(defaults.rate_window_ms),
+                autoscale: AutoscaleConfig {
+                    interval_ms: self
+                        .autoscale_interval_ms
+                        .or(file.autoscale_interval_ms)
+                        .unwrap_or(scale.interval_ms),
+                    split_above: self
+                        .autoscale_split_above
+                        .or(file.autoscale_split_above)
+                        .unwrap_or(scale.split_above),
+                    merge_below: self
+                        .autoscale_merge_below
+                        .or(file.autoscale_merge_below)
+                        .unwrap_or(scale.merge_below),
+                    up_cooldown_ms: self
+                        .autoscale_up_cooldown_ms
+                        .or(file.autoscale_up_cooldown_ms)
+                        .unwrap_or(scale.up_cooldown_ms),
+                    down_cooldown_ms: self
+                        .autoscale_down_cooldown_ms
+                        .or(file.autoscale_down_cooldown_ms)
+                        .unwrap_or(scale.down_cooldown_ms),
+                    max_shards: self
+                        .autoscale_max_shards
+                        .or(file.autoscale_max_shards)
+                        .unwrap_or(scale.max_shards),
+                },
                 enforce_shard_limits: self.enforce_shard_limits
                     || file.enforce_shard_limits.unwrap_or(false),
                 resize_calls_per_day: self

@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod serve;
+mod stream;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,9 @@ enum Command {
     /// Load generator for any Kinesis endpoint.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Operate on a stream of a running server.
+    #[command(subcommand)]
+    Stream(stream::StreamCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +41,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Bench(command) => bench::run(command),
+        Command::Stream(command) => stream::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -87,6 +87,17 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
                 }
             })
         };
+        let scaler = {
+            let kinesis = kinesis.clone();
+            let every = Duration::from_millis(kinesis.config().autoscale.interval_ms.max(10));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    kinesis.autoscale().await;
+                }
+            })
+        };
         spate_server::serve(
             listener,
             kinesis,
@@ -96,6 +107,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
         maintenance.abort();
+        scaler.abort();
         log.shutdown();
         tracing::info!("stopped");
         Ok(())

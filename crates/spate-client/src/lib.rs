@@ -89,9 +89,16 @@ impl KinesisClient {
         })
     }
 
-    /// Sends one operation with a ready JSON body; returns the raw response body.
+    /// Sends one Kinesis operation with a ready JSON body; returns the raw response body.
     pub async fn call_raw(&self, operation: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
-        let target = format!("Kinesis_20131202.{operation}");
+        self.call_target(&format!("Kinesis_20131202.{operation}"), body)
+            .await
+    }
+
+    /// Sends a JSON body with the given `X-Amz-Target` (Spate's own operations use another
+    /// prefix than Kinesis').
+    pub async fn call_target(&self, target: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
+        let target = target.to_string();
         let signed = sigv4::sign(&sigv4::Request {
             host: &self.host,
             target: &target,

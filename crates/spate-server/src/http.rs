@@ -137,6 +137,9 @@ async fn handle(
             return response;
         }
     };
+    if let Some(operation) = target.strip_prefix(spate_wire::admin::TARGET_PREFIX) {
+        return kinesis_routes::dispatch_admin(kinesis, operation, encoding, &body).await;
+    }
     match target.strip_prefix(spate_wire::kinesis::TARGET_PREFIX) {
         Some(operation) => kinesis_routes::dispatch(kinesis, operation, encoding, &body).await,
         None => error(

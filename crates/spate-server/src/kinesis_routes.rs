@@ -30,6 +30,25 @@ where
     }
 }
 
+/// Spate's own operations (`spate_wire::admin`).
+pub async fn dispatch_admin(
+    k: &Arc<Kinesis>,
+    operation: &str,
+    enc: Encoding,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
+    match operation {
+        "DescribeShardTraffic" => run(enc, body, |i| ready(k.describe_shard_traffic(i))).await,
+        _ => error(
+            enc,
+            &ApiError::new(
+                ErrorKind::UnknownOperation,
+                format!("Operation {operation} is not supported."),
+            ),
+        ),
+    }
+}
+
 pub async fn dispatch(
     k: &Arc<Kinesis>,
     operation: &str,

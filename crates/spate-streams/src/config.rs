@@ -23,6 +23,39 @@ pub struct ServiceConfig {
     /// benchmarks want the server's full speed; turn on to exercise clients' retry paths).
     pub enforce_shard_limits: bool,
     pub shard_limits: crate::traffic::ShardLimits,
+    /// Observed shard rates are moving averages over about this long.
+    pub rate_window_ms: u64,
+    pub autoscale: AutoscaleConfig,
+}
+
+/// How ON_DEMAND streams scale themselves (see `autoscale`).
+#[derive(Debug, Clone)]
+pub struct AutoscaleConfig {
+    /// How often the scaler looks at the shards.
+    pub interval_ms: u64,
+    /// Split a shard whose write load (fraction of its limit) reaches this.
+    pub split_above: f64,
+    /// Merge two adjacent shards whose write loads together stay below this.
+    pub merge_below: f64,
+    /// Wait at least this long after any change of a stream before splitting again.
+    pub up_cooldown_ms: u64,
+    /// Wait at least this long after any change of a stream before merging.
+    pub down_cooldown_ms: u64,
+    /// Never scale an ON_DEMAND stream past this many open shards.
+    pub max_shards: u32,
+}
+
+impl Default for AutoscaleConfig {
+    fn default() -> Self {
+        AutoscaleConfig {
+            interval_ms: 1_000,
+            split_above: 0.8,
+            merge_below: 0.25,
+            up_cooldown_ms: 15_000,
+            down_cooldown_ms: 300_000,
+            max_shards: 256,
+        }
+    }
 }
 
 impl Default for ServiceConfig {
@@ -40,6 +73,8 @@ impl Default for ServiceConfig {
             resize_calls_per_day: 10,
             enforce_shard_limits: false,
             shard_limits: crate::traffic::ShardLimits::default(),
+            rate_window_ms: crate::traffic::DEFAULT_RATE_WINDOW_MS,
+            autoscale: AutoscaleConfig::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Each operation takes its typed wire request, validates it (AWS's messages), does one service
 //! step, and returns a typed response or an [`ApiError`]; no HTTP or JSON here.
 
+mod autoscale;
 pub mod config;
 mod control;
 mod data;

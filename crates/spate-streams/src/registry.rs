@@ -145,7 +145,11 @@ impl Kinesis {
             state: RwLock::new(registry),
             control: tokio::sync::Mutex::new(()),
             gate: tokio::sync::RwLock::new(()),
-            traffic: crate::traffic::Traffic::new(config.shard_limits, config.enforce_shard_limits),
+            traffic: crate::traffic::Traffic::new(
+                config.shard_limits,
+                config.enforce_shard_limits,
+                config.rate_window_ms,
+            ),
             config,
         });
         let deleting: Vec<String> = kinesis

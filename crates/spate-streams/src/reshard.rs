@@ -368,7 +368,7 @@ impl Kinesis {
 
     /// Marks the stream UPDATING with `change` pending, and applies it now (no delay) or when
     /// the window ends. The caller holds the control lock.
-    async fn begin_change(
+    pub(crate) async fn begin_change(
         self: &Arc<Self>,
         stream: &Stream,
         change: PendingChange,
@@ -456,6 +456,7 @@ impl Kinesis {
         }
         record.pending = None;
         record.lifecycle = Lifecycle::Active;
+        record.last_reshard_ms = Some(now);
         self.registry_mut().next_log_id = first_log_id + plan.create.len() as u64;
         self.save(record)?;
         Ok(())

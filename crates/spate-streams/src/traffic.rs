@@ -15,8 +15,8 @@ use std::sync::Mutex;
 /// How many slices of a shard's hash range the write histogram keeps.
 pub const HASH_BUCKETS: usize = 32;
 
-/// Observed rates average over about this long (an exponential moving average).
-const RATE_WINDOW_MS: f64 = 10_000.0;
+/// Observed rates average over about this long by default (an exponential moving average).
+pub const DEFAULT_RATE_WINDOW_MS: u64 = 10_000;
 
 /// AWS's per-shard limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,8 +67,8 @@ struct Meter {
 }
 
 impl Meter {
-    fn per_sec(&self) -> f64 {
-        self.sum / (RATE_WINDOW_MS / 1000.0)
+    fn per_sec(&self, window_ms: f64) -> f64 {
+        self.sum / (window_ms / 1000.0)
     }
 }
 
@@ -111,9 +111,9 @@ impl ShardTraffic {
     }
 
     /// Ages the meters to `now_ms` and refills the buckets.
-    fn advance(&mut self, limits: &ShardLimits, now_ms: i64) {
+    fn advance(&mut self, limits: &ShardLimits, window_ms: f64, now_ms: i64) {
         if now_ms > self.last_ms {
-            let decay = (-((now_ms - self.last_ms) as f64) / RATE_WINDOW_MS).exp();
+            let decay = (-((now_ms - self.last_ms) as f64) / window_ms).exp();
             for meter in [
                 &mut self.write_bytes,
                 &mut self.write_records,
@@ -186,6 +186,7 @@ fn slice_start(start: u128, end: u128, slice: usize) -> u128 {
 pub struct Traffic {
     limits: ShardLimits,
     enforce: bool,
+    window_ms: f64,
     shards: Mutex<HashMap<ShardLogId, ShardTraffic>>,
 }
 
@@ -198,11 +199,13 @@ pub struct WriteOffer {
 }
 
 impl Traffic {
-    /// `enforce` switches the limits on; traffic is observed either way.
-    pub fn new(limits: ShardLimits, enforce: bool) -> Traffic {
+    /// `enforce` switches the limits on; traffic is observed either way, as moving averages over
+    /// about `window_ms`.
+    pub fn new(limits: ShardLimits, enforce: bool, window_ms: u64) -> Traffic {
         Traffic {
             limits,
             enforce,
+            window_ms: window_ms.max(1) as f64,
             shards: Mutex::new(HashMap::new()),
         }
     }
@@ -221,7 +224,7 @@ impl Traffic {
         let entry = shards
             .entry(shard)
             .or_insert_with(|| ShardTraffic::new(&self.limits, now_ms));
-        entry.advance(&self.limits, now_ms);
+        entry.advance(&self.limits, self.window_ms, now_ms);
         f(entry)
     }
 
@@ -282,14 +285,15 @@ impl Traffic {
 
     pub fn report(&self, now_ms: i64, shard: ShardLogId) -> TrafficReport {
         let mut shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        let w = self.window_ms;
         self.with_shard(&mut shards, shard, now_ms, |t| {
             let total: f64 = t.histogram.iter().sum();
             TrafficReport {
-                write_bytes_per_sec: t.write_bytes.per_sec(),
-                write_records_per_sec: t.write_records.per_sec(),
-                read_bytes_per_sec: t.read_bytes.per_sec(),
-                write_throttled_per_sec: t.write_throttled.per_sec(),
-                read_throttled_per_sec: t.read_throttled.per_sec(),
+                write_bytes_per_sec: t.write_bytes.per_sec(w),
+                write_records_per_sec: t.write_records.per_sec(w),
+                read_bytes_per_sec: t.read_bytes.per_sec(w),
+                write_throttled_per_sec: t.write_throttled.per_sec(w),
+                read_throttled_per_sec: t.read_throttled.per_sec(w),
                 hash_spread: t
                     .histogram
                     .iter()
@@ -310,6 +314,12 @@ impl Traffic {
     pub fn limits(&self) -> &ShardLimits {
         &self.limits
     }
+
+    /// The larger of a report's write bytes and records as a fraction of the shard's limits.
+    pub fn write_load(&self, report: &TrafficReport) -> f64 {
+        (report.write_bytes_per_sec / self.limits.write_bytes_per_sec)
+            .max(report.write_records_per_sec / self.limits.write_records_per_sec)
+    }
 }
 
 #[cfg(test)]
@@ -326,7 +336,7 @@ mod tests {
 
     #[test]
     fn records_per_second_are_strict_and_refill() {
-        let t = Traffic::new(ShardLimits::default(), true);
+        let t = Traffic::new(ShardLimits::default(), true, DEFAULT_RATE_WINDOW_MS);
         let mut admitted = Vec::new();
         t.admit_writes(0, &vec![offer(1); 1500], &mut admitted);
         assert_eq!(admitted.iter().filter(|&&a| a).count(), 1000);
@@ -336,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_large_record_overdraws_the_byte_bucket() {
-        let t = Traffic::new(ShardLimits::default(), true);
+        let t = Traffic::new(ShardLimits::default(), true, DEFAULT_RATE_WINDOW_MS);
         let mut admitted = Vec::new();
         t.admit_writes(0, &[offer(10 << 20), offer(1)], &mut admitted);
         assert_eq!(admitted, vec![true, false]);
@@ -349,7 +359,7 @@ mod tests {
 
     #[test]
     fn reads_allow_five_calls_per_second() {
-        let t = Traffic::new(ShardLimits::default(), true);
+        let t = Traffic::new(ShardLimits::default(), true, DEFAULT_RATE_WINDOW_MS);
         let calls: Vec<bool> = (0..7).map(|_| t.admit_read(0, 1)).collect();
         assert_eq!(calls.iter().filter(|&&a| a).count(), 5);
         assert!(t.admit_read(200, 1));
@@ -357,7 +367,7 @@ mod tests {
 
     #[test]
     fn without_enforcement_everything_is_admitted_and_observed() {
-        let t = Traffic::new(ShardLimits::default(), false);
+        let t = Traffic::new(ShardLimits::default(), false, DEFAULT_RATE_WINDOW_MS);
         let mut admitted = Vec::new();
         t.admit_writes(0, &vec![offer(100); 5000], &mut admitted);
         assert!(admitted.iter().all(|&a| a));
@@ -368,7 +378,7 @@ mod tests {
 
     #[test]
     fn halving_key_follows_traffic_not_the_midpoint() {
-        let t = Traffic::new(ShardLimits::default(), false);
+        let t = Traffic::new(ShardLimits::default(), false, DEFAULT_RATE_WINDOW_MS);
         let (start, end) = (0u128, u128::MAX);
         // Three quarters of the bytes land in the first eighth of the range.
         let mut offers = Vec::new();
@@ -389,7 +399,7 @@ mod tests {
         let key = t.report(0, 1).halving_key(start, end).unwrap();
         assert_eq!(hash_slice(start, end, key), 3);
         // One hot slice cannot be split.
-        let t = Traffic::new(ShardLimits::default(), false);
+        let t = Traffic::new(ShardLimits::default(), false, DEFAULT_RATE_WINDOW_MS);
         t.admit_writes(0, &[offer(100)], &mut admitted);
         assert_eq!(t.report(0, 1).halving_key(start, end), None);
         assert_eq!(hash_slice(start, end, end), HASH_BUCKETS - 1);

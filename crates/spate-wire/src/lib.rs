@@ -6,6 +6,7 @@
 //! * [`validate`]: AWS-worded `ValidationException` messages.
 //! * [`kinesis`]: typed request and response shapes of the Kinesis Data Streams operations.
 
+pub mod admin;
 pub mod blob;
 pub mod codec;
 pub mod error;

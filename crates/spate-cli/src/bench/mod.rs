@@ -69,6 +69,11 @@ pub async fn ensure_stream(
         Err(ClientError::Api { code, .. }) if code == "ResourceInUseException" => {}
         Err(e) => return Err(format!("CreateStream: {e}")),
     }
+    wait_active(client, stream).await
+}
+
+/// Polls DescribeStreamSummary until the stream is ACTIVE (up to a minute).
+pub async fn wait_active(client: &KinesisClient, stream: &str) -> Result<(), String> {
     let describe = serde_json::json!({"StreamName": stream});
     for _ in 0..600 {
         let summary: serde_json::Value = client
