@@ -112,6 +112,20 @@ pub struct StreamRecord {
     /// Server-side encryption of new records: the KMS key id as the client named it.
     #[serde(default)]
     pub encryption_key_id: Option<String>,
+    /// Every data key this stream's records were sealed with, wrapped by the master key.
+    #[serde(default)]
+    pub data_keys: Vec<WrappedDataKey>,
+    /// The data key version that seals new records (set while encryption is on).
+    #[serde(default)]
+    pub sealing_key_version: Option<u32>,
+}
+
+/// A stream's data key, encrypted under the server's master key (`spate-keyring`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedDataKey {
+    pub version: u32,
+    /// The wrapped key as `spate_keyring::WrappedKey::to_text` writes it.
+    pub wrapped: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -74,6 +74,15 @@ pub struct ServeArgs {
     /// UpdateShardCount calls allowed per stream in a rolling 24 hours.
     #[arg(long, env = "SPATE_RESIZE_CALLS_PER_DAY")]
     pub resize_calls_per_day: Option<u32>,
+    /// File holding the master key (base64 of 32 bytes) that wraps encrypted streams' data keys;
+    /// created if absent. Default: master.key in the data directory (with a warning: keep it on
+    /// another volume for real protection). SPATE_MASTER_KEY may hold the key itself instead.
+    #[arg(long, env = "SPATE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// KMS key ids StartStreamEncryption accepts besides alias/aws/kinesis (key id, key ARN,
+    /// alias name or alias ARN; comma-separated in the env).
+    #[arg(long = "kms-key-id", env = "SPATE_KMS_KEY_IDS", value_delimiter = ',')]
+    pub kms_key_ids: Vec<String>,
     /// Streams to create at start-up, as NAME:SHARDS (repeatable; comma-separated in the env).
     #[arg(
         long = "create-stream",
@@ -108,6 +117,8 @@ struct FileConfig {
     autoscale_max_shards: Option<u32>,
     autoscale_interval_ms: Option<u64>,
     create_streams: Option<Vec<String>>,
+    master_key_file: Option<PathBuf>,
+    kms_key_ids: Option<Vec<String>>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -119,6 +130,8 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     pub service: ServiceConfig,
     pub create_streams: Vec<(String, u32)>,
+    pub master_key_file: Option<PathBuf>,
+    pub kms_key_ids: Vec<String>,
 }
 
 impl ServeArgs {
@@ -227,6 +240,12 @@ impl ServeArgs {
                 ..defaults
             },
             create_streams,
+            master_key_file: self.master_key_file.or(file.master_key_file),
+            kms_key_ids: if self.kms_key_ids.is_empty() {
+                file.kms_key_ids.unwrap_or_default()
+            } else {
+                self.kms_key_ids
+            },
         })
     }
 }

@@ -5,7 +5,7 @@ use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
 use spate_log::storage::{FsStorage, MemStorage, Storage};
 use spate_log::{system_clock, Log, LogOptions, RecordLog};
 use spate_server::ServerOptions;
-use spate_streams::Kinesis;
+use spate_streams::{Keyring, Kinesis, MasterKey};
 use spate_wire::kinesis::CreateStreamInput;
 use std::io::Write;
 use std::sync::Arc;
@@ -42,11 +42,13 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
             Log::open(storage, log_root, LogOptions::default(), clock.clone())
                 .map_err(|e| e.to_string())?,
         );
+        let keyring = Keyring::new(master_key(&settings)?, &settings.kms_key_ids);
         let kinesis = Kinesis::open(
             settings.service.clone(),
             log.clone() as Arc<dyn RecordLog>,
             catalog,
             clock,
+            keyring,
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -134,4 +136,25 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
+}
+
+/// The master key: `SPATE_MASTER_KEY`, else the key file (created on first start), else a
+/// throw-away key for an in-memory server.
+fn master_key(settings: &crate::config::Settings) -> Result<MasterKey, String> {
+    if let Ok(text) = std::env::var("SPATE_MASTER_KEY") {
+        return MasterKey::from_base64(&text).map_err(|e| format!("SPATE_MASTER_KEY: {e}"));
+    }
+    let path = match (&settings.master_key_file, &settings.data_dir) {
+        (Some(path), _) => path.clone(),
+        (None, Some(dir)) => dir.join("master.key"),
+        (None, None) => return MasterKey::generate().map_err(|e| e.to_string()),
+    };
+    let (key, created) = MasterKey::load_or_create(&path).map_err(|e| e.to_string())?;
+    if created {
+        tracing::warn!(
+            "created a new master key at {}; encrypted streams are only as safe as this file: keep it apart from the data (--master-key-file) and back it up, without it encrypted records cannot be read",
+            path.display()
+        );
+    }
+    Ok(key)
 }

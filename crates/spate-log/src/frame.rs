@@ -12,22 +12,32 @@
 //!   8..     body:
 //!             0..8    counter, big-endian u64 (consecutive within a shard)
 //!             8..16   arrival time, epoch milliseconds, big-endian i64
-//!             16..18  partition key length, big-endian u16
+//!             16..18  flags and partition key length, big-endian u16:
+//!                       bit 15 = sealed (format 2): the record is an encryption envelope,
+//!                       its partition key is empty and its data is the envelope;
+//!                       bits 0..15 = partition key length (at most 1 KiB, so never bit 15)
 //!             18..    partition key (UTF-8), then the data bytes
 //! ```
+//! Format 2 added the sealed flag and nothing else, so version-1 segments read unchanged; a
+//! segment from a newer format stops recovery instead of being taken for a torn write.
 //! Everything read from disk is untrusted: lengths are bounded, CRCs checked, and a frame that
 //! fails either ends the readable part of the segment (a torn write) instead of panicking.
 
 pub const MAGIC: &[u8; 8] = b"SPATELOG";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest segment format this build reads.
+pub const OLDEST_READABLE_VERSION: u16 = 1;
+/// Bit of the key-length field that marks a sealed (encrypted) record.
+pub const SEALED_FLAG: u16 = 0x8000;
 pub const HEADER_BYTES: usize = 24;
 /// Length + CRC.
 pub const FRAME_PREFIX_BYTES: usize = 8;
 /// Counter + arrival + key length.
 pub const BODY_FIXED_BYTES: usize = 18;
 pub const FRAME_OVERHEAD: usize = FRAME_PREFIX_BYTES + BODY_FIXED_BYTES;
-/// Largest body accepted from disk: a 10 MiB record with a 256-character (up to 1 KiB UTF-8) key.
-pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024 + 1024 + BODY_FIXED_BYTES;
+/// Largest body accepted from disk: a 10 MiB record with a 256-character (up to 1 KiB UTF-8) key,
+/// plus room for an encryption envelope's overhead.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024 + 1024 + 64 + BODY_FIXED_BYTES;
 
 /// One decoded record, borrowing from the buffer it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +46,17 @@ pub struct FrameRef<'a> {
     pub arrival_ms: i64,
     pub partition_key: &'a [u8],
     pub data: &'a [u8],
+    /// The data is an encryption envelope (the key is inside it).
+    pub sealed: bool,
+}
+
+/// Why a segment header is not usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderError {
+    /// Not a header: a torn segment creation.
+    Invalid,
+    /// A format this build does not know: written by a newer Spate.
+    NewerVersion(u16),
 }
 
 /// Why a frame could not be read.
@@ -56,15 +77,19 @@ pub fn encode_header(base_counter: u64) -> [u8; HEADER_BYTES] {
 }
 
 /// Returns the base counter of a valid header.
-pub fn decode_header(h: &[u8]) -> Option<u64> {
+pub fn decode_header(h: &[u8]) -> Result<u64, HeaderError> {
     if h.len() < HEADER_BYTES || &h[0..8] != MAGIC {
-        return None;
+        return Err(HeaderError::Invalid);
     }
     let version = u16::from_be_bytes([h[8], h[9]]);
-    if version != FORMAT_VERSION {
-        return None;
+    if version > FORMAT_VERSION {
+        return Err(HeaderError::NewerVersion(version));
     }
-    Some(u64::from_be_bytes(h[16..24].try_into().ok()?))
+    if version < OLDEST_READABLE_VERSION {
+        return Err(HeaderError::Invalid);
+    }
+    let base = h[16..24].try_into().map_err(|_| HeaderError::Invalid)?;
+    Ok(u64::from_be_bytes(base))
 }
 
 pub fn frame_len(partition_key: &[u8], data: &[u8]) -> usize {
@@ -78,14 +103,16 @@ pub fn encode_frame(
     arrival_ms: i64,
     partition_key: &[u8],
     data: &[u8],
+    sealed: bool,
 ) {
     let body_len = BODY_FIXED_BYTES + partition_key.len() + data.len();
     let start = out.len();
+    let flags = if sealed { SEALED_FLAG } else { 0 };
     out.extend_from_slice(&(body_len as u32).to_be_bytes());
     out.extend_from_slice(&[0u8; 4]);
     out.extend_from_slice(&counter.to_be_bytes());
     out.extend_from_slice(&arrival_ms.to_be_bytes());
-    out.extend_from_slice(&(partition_key.len() as u16).to_be_bytes());
+    out.extend_from_slice(&(partition_key.len() as u16 | flags).to_be_bytes());
     out.extend_from_slice(partition_key);
     out.extend_from_slice(data);
     let crc = crc32c::crc32c(&out[start + FRAME_PREFIX_BYTES..]);
@@ -112,8 +139,10 @@ pub fn decode_frame(buf: &[u8]) -> Result<(FrameRef<'_>, usize), FrameError> {
     }
     let counter = u64::from_be_bytes(body[0..8].try_into().map_err(|_| FrameError::Corrupt)?);
     let arrival_ms = i64::from_be_bytes(body[8..16].try_into().map_err(|_| FrameError::Corrupt)?);
-    let key_len = u16::from_be_bytes([body[16], body[17]]) as usize;
-    if BODY_FIXED_BYTES + key_len > body.len() {
+    let key_field = u16::from_be_bytes([body[16], body[17]]);
+    let sealed = key_field & SEALED_FLAG != 0;
+    let key_len = (key_field & !SEALED_FLAG) as usize;
+    if BODY_FIXED_BYTES + key_len > body.len() || (sealed && key_len != 0) {
         return Err(FrameError::Corrupt);
     }
     let partition_key = &body[BODY_FIXED_BYTES..BODY_FIXED_BYTES + key_len];
@@ -124,6 +153,7 @@ pub fn decode_frame(buf: &[u8]) -> Result<(FrameRef<'_>, usize), FrameError> {
             arrival_ms,
             partition_key,
             data,
+            sealed,
         },
         total,
     ))
@@ -137,13 +167,14 @@ mod tests {
     proptest! {
         #[test]
         fn frames_round_trip(counter: u64, arrival: i64, key in proptest::collection::vec(any::<u8>(), 0..300),
-                             data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+                             data in proptest::collection::vec(any::<u8>(), 0..2000), sealed: bool) {
+            let key = if sealed { Vec::new() } else { key };
             let mut buf = Vec::new();
-            encode_frame(&mut buf, counter, arrival, &key, &data);
+            encode_frame(&mut buf, counter, arrival, &key, &data, sealed);
             prop_assert_eq!(buf.len(), frame_len(&key, &data));
             let (f, len) = decode_frame(&buf).unwrap();
             prop_assert_eq!(len, buf.len());
-            prop_assert_eq!(f, FrameRef { counter, arrival_ms: arrival, partition_key: &key, data: &data });
+            prop_assert_eq!(f, FrameRef { counter, arrival_ms: arrival, partition_key: &key, data: &data, sealed });
             // Every strict prefix is incomplete, never a panic or a wrong record.
             for cut in 0..buf.len() {
                 prop_assert!(decode_frame(&buf[..cut]).is_err());
@@ -153,7 +184,7 @@ mod tests {
         #[test]
         fn any_single_bit_flip_is_detected(flip in 0usize..(FRAME_OVERHEAD + 20) * 8) {
             let mut buf = Vec::new();
-            encode_frame(&mut buf, 7, 1_700_000_000_000, b"key", b"some data bytes!!");
+            encode_frame(&mut buf, 7, 1_700_000_000_000, b"key", b"some data bytes!!", false);
             let byte = flip / 8 % buf.len();
             buf[byte] ^= 1 << (flip % 8);
             match decode_frame(&buf) {
@@ -164,12 +195,39 @@ mod tests {
     }
 
     #[test]
-    fn header_round_trips_and_rejects_other_versions() {
+    fn header_round_trips_reads_version_1_and_refuses_newer() {
         let h = encode_header(42);
-        assert_eq!(decode_header(&h), Some(42));
-        let mut other = h;
-        other[9] = 2;
-        assert_eq!(decode_header(&other), None);
-        assert_eq!(decode_header(&h[..10]), None);
+        assert_eq!(decode_header(&h), Ok(42));
+        let mut v1 = h;
+        v1[9] = 1;
+        assert_eq!(decode_header(&v1), Ok(42));
+        let mut newer = h;
+        newer[9] = 3;
+        assert_eq!(decode_header(&newer), Err(HeaderError::NewerVersion(3)));
+        assert_eq!(decode_header(&h[..10]), Err(HeaderError::Invalid));
+    }
+
+    #[test]
+    fn version_1_frames_decode_unchanged() {
+        // A frame exactly as format 1 wrote it (no flag bits), built by hand.
+        let mut body = Vec::new();
+        body.extend_from_slice(&5u64.to_be_bytes());
+        body.extend_from_slice(&1_700_000_000_123i64.to_be_bytes());
+        body.extend_from_slice(&3u16.to_be_bytes());
+        body.extend_from_slice(b"keyvalue");
+        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
+        frame.extend_from_slice(&body);
+        let (f, _) = decode_frame(&frame).unwrap();
+        assert_eq!(
+            f,
+            FrameRef {
+                counter: 5,
+                arrival_ms: 1_700_000_000_123,
+                partition_key: b"key",
+                data: b"value",
+                sealed: false
+            }
+        );
     }
 }

@@ -35,6 +35,9 @@ pub struct AppendRecord {
     pub shard: ShardLogId,
     pub partition_key: String,
     pub data: Vec<u8>,
+    /// `data` is an encryption envelope holding the partition key and data (`partition_key`
+    /// is then empty); the log stores it as it is and marks it.
+    pub sealed: bool,
 }
 
 /// Where an appended record landed, known once it is durable.

@@ -6,7 +6,9 @@
 //! the first torn or corrupt frame, recovery truncates there and deletes every later segment: what
 //! it drops was never acknowledged.
 
-use crate::frame::{decode_frame, decode_header, FrameError, HEADER_BYTES};
+use crate::frame::{
+    decode_frame, decode_header, FrameError, HeaderError, FORMAT_VERSION, HEADER_BYTES,
+};
 use crate::storage::Storage;
 use crate::view::{IndexEntry, SegmentView, ShardView};
 use crate::{segment_path, LogError, ShardLogId};
@@ -63,10 +65,20 @@ fn recover_shard(storage: &dyn Storage, dir: &Path) -> Result<ShardView, LogErro
         let file = storage.open(&path)?;
         let file_len = file.len()?;
         let mut header = [0u8; HEADER_BYTES];
-        let header_ok = file_len >= HEADER_BYTES as u64
-            && file.read_at(&mut header, 0)? == HEADER_BYTES
-            && decode_header(&header) == Some(base)
-            && base == expected;
+        let read = if file_len >= HEADER_BYTES as u64 {
+            file.read_at(&mut header, 0)?
+        } else {
+            0
+        };
+        let decoded = decode_header(&header[..read]);
+        if let Err(HeaderError::NewerVersion(version)) = decoded {
+            // Never take a newer format for damage: refuse to start rather than truncate.
+            return Err(LogError::Corrupted(format!(
+                "segment {} has format version {version}, newer than this build reads ({FORMAT_VERSION}); upgrade Spate",
+                path.display()
+            )));
+        }
+        let header_ok = decoded == Ok(base) && base == expected;
         if !header_ok {
             // A segment whose creation was torn (or that does not continue the chain).
             tracing::warn!("dropping segment {} with a bad header", path.display());

@@ -66,6 +66,7 @@ struct RecordSpan {
     arrival_ms: i64,
     partition_key: Range<usize>,
     data: Range<usize>,
+    sealed: bool,
 }
 
 /// One record of a [`ReadBatch`].
@@ -75,6 +76,8 @@ pub struct StoredRecord<'a> {
     pub arrival_ms: i64,
     pub partition_key: &'a str,
     pub data: &'a [u8],
+    /// `data` is an encryption envelope (see [`crate::AppendRecord::sealed`]).
+    pub sealed: bool,
 }
 
 impl ReadBatch {
@@ -105,6 +108,7 @@ impl ReadBatch {
             // Keys are validated UTF-8 when written; a frame that passed its CRC is intact.
             partition_key: std::str::from_utf8(&self.buf[r.partition_key.clone()]).unwrap_or(""),
             data: &self.buf[r.data.clone()],
+            sealed: r.sealed,
         })
     }
     pub fn last_arrival_ms(&self) -> Option<i64> {
@@ -277,6 +281,7 @@ pub fn read_records(
                 arrival_ms: f.arrival_ms,
                 partition_key: k0..d0,
                 data: d0..batch.buf.len(),
+                sealed: f.sealed,
             });
             true
         })?;

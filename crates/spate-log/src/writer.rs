@@ -429,6 +429,7 @@ impl Writer {
             arrival_ms,
             r.partition_key.as_bytes(),
             &r.data,
+            r.sealed,
         );
         w.bytes_since_index += len;
         seg.next_counter = counter + 1;

@@ -45,6 +45,7 @@ fn record(shard: u64, i: usize) -> AppendRecord {
         shard,
         partition_key: format!("key-{i}"),
         data: format!("payload number {i} of shard {shard}").into_bytes(),
+        sealed: false,
     }
 }
 

@@ -92,6 +92,8 @@ pub async fn dispatch(
         "UpdateMaxRecordSize" => run(enc, body, |i| k.update_max_record_size(i)).await,
         "EnableEnhancedMonitoring" => run(enc, body, |i| k.enable_enhanced_monitoring(i)).await,
         "DisableEnhancedMonitoring" => run(enc, body, |i| k.disable_enhanced_monitoring(i)).await,
+        "StartStreamEncryption" => run(enc, body, |i| k.start_stream_encryption(i)).await,
+        "StopStreamEncryption" => run(enc, body, |i| k.stop_stream_encryption(i)).await,
         "PutResourcePolicy" => run(enc, body, |i| k.put_resource_policy(i)).await,
         "GetResourcePolicy" => run(enc, body, |i| ready(k.get_resource_policy(i))).await,
         "DeleteResourcePolicy" => run(enc, body, |i| k.delete_resource_policy(i)).await,

@@ -78,6 +78,8 @@ fn record_hash(partition_key: &str, explicit: Option<&str>) -> Result<u128, ApiE
 pub struct RecordsPage {
     shard: ShardRecord,
     batch: ReadBatch,
+    /// Partition key and data of each sealed record, opened (`None` for plain records).
+    opened: Vec<Option<(String, Vec<u8>)>>,
     next_shard_iterator: Option<String>,
     millis_behind_latest: i64,
     child_shards: Option<Vec<ChildShard>>,
@@ -89,11 +91,19 @@ impl RecordsPage {
             records: self
                 .batch
                 .records()
-                .map(|r| Record {
-                    sequence_number: sequence(&self.shard, r.counter, r.arrival_ms).text(),
-                    approximate_arrival_timestamp: Timestamp::from_millis(r.arrival_ms),
-                    data: BlobRef(r.data),
-                    partition_key: r.partition_key,
+                .zip(&self.opened)
+                .map(|(r, opened)| {
+                    let (partition_key, data, encryption_type) = match opened {
+                        Some((key, data)) => (key.as_str(), data.as_slice(), Some("KMS")),
+                        None => (r.partition_key, r.data, None),
+                    };
+                    Record {
+                        sequence_number: sequence(&self.shard, r.counter, r.arrival_ms).text(),
+                        approximate_arrival_timestamp: Timestamp::from_millis(r.arrival_ms),
+                        data: BlobRef(data),
+                        partition_key,
+                        encryption_type,
+                    }
                 })
                 .collect(),
             next_shard_iterator: self.next_shard_iterator.clone(),
@@ -164,10 +174,13 @@ impl Kinesis {
                 self.write_throttled_message(&stream, &shard),
             ));
         }
+        let sealer = self.sealer(&stream)?;
+        let (partition_key, data, sealed) = sealer.seal(partition_key, data)?;
         let appended = self.log.append(vec![AppendRecord {
             shard: shard.log_id,
             partition_key,
             data,
+            sealed,
         }]);
         drop(gate);
         let acks = appended.await.map_err(log_error)?;
@@ -177,7 +190,7 @@ impl Kinesis {
         Ok(PutRecordOutput {
             shard_id: format_shard_id(shard.index),
             sequence_number: sequence(&shard, ack.counter, ack.arrival_ms).to_string(),
-            encryption_type: "NONE",
+            encryption_type: sealer.encryption_type(),
         })
     }
 
@@ -255,17 +268,25 @@ impl Kinesis {
         let mut admitted = Vec::with_capacity(entries.len());
         self.traffic
             .admit_writes(self.now(), &offers, &mut admitted);
+        let sealer = self.sealer(&stream)?;
         let records: Vec<AppendRecord> = entries
             .into_iter()
             .zip(&offers)
             .zip(&admitted)
             .filter(|(_, &ok)| ok)
-            .map(|((e, offer), _)| AppendRecord {
-                shard: offer.shard,
-                partition_key: e.partition_key.unwrap_or_default(),
-                data: e.data.unwrap_or_default().0,
+            .map(|((e, offer), _)| {
+                let (partition_key, data, sealed) = sealer.seal(
+                    e.partition_key.unwrap_or_default(),
+                    e.data.unwrap_or_default().0,
+                )?;
+                Ok(AppendRecord {
+                    shard: offer.shard,
+                    partition_key,
+                    data,
+                    sealed,
+                })
             })
-            .collect();
+            .collect::<Result<_, ApiError>>()?;
         let appended = self.log.append(records);
         drop(gate);
         let acks = appended.await.map_err(log_error)?;
@@ -296,7 +317,7 @@ impl Kinesis {
         Ok(PutRecordsOutput {
             failed_record_count: failed,
             records,
-            encryption_type: "NONE",
+            encryption_type: sealer.encryption_type(),
         })
     }
 
@@ -487,9 +508,18 @@ impl Kinesis {
             .encode()
         });
         let child_shards = closed_and_drained.then(|| self.child_shards(&stream, shard.index));
+        let opened = batch
+            .records()
+            .map(|r| {
+                r.sealed
+                    .then(|| self.open_sealed(&stream, r.data))
+                    .transpose()
+            })
+            .collect::<Result<_, ApiError>>()?;
         Ok(RecordsPage {
             shard,
             batch,
+            opened,
             next_shard_iterator,
             millis_behind_latest,
             child_shards,

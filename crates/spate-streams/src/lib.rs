@@ -7,6 +7,7 @@ mod autoscale;
 pub mod config;
 mod control;
 mod data;
+pub mod encryption;
 pub mod hashing;
 pub mod iterator;
 mod registry;
@@ -18,7 +19,9 @@ pub mod traffic;
 mod validation;
 
 pub use config::ServiceConfig;
+pub use encryption::Keyring;
 pub use registry::Kinesis;
 pub use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
+pub use spate_keyring::MasterKey;
 pub use spate_log::RecordLog;
 pub use spate_wire::{ApiError, ErrorKind};

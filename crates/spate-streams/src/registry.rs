@@ -26,6 +26,8 @@ pub struct Kinesis {
     pub(crate) gate: tokio::sync::RwLock<()>,
     /// Per-shard limits and observed rates.
     pub(crate) traffic: crate::traffic::Traffic,
+    /// Keys of encrypted streams.
+    pub(crate) keyring: crate::encryption::Keyring,
 }
 
 #[derive(Default)]
@@ -123,6 +125,7 @@ impl Kinesis {
         log: Arc<dyn RecordLog>,
         catalog: Arc<dyn Catalog>,
         clock: Clock,
+        keyring: crate::encryption::Keyring,
     ) -> Result<Arc<Kinesis>, ApiError> {
         let loaded = catalog.load().map_err(catalog_error)?;
         let mut registry = Registry {
@@ -150,8 +153,10 @@ impl Kinesis {
                 config.enforce_shard_limits,
                 config.rate_window_ms,
             ),
+            keyring,
             config,
         });
+        kinesis.load_keys()?;
         let deleting: Vec<String> = kinesis
             .registry()
             .streams
@@ -299,6 +304,7 @@ impl Kinesis {
         };
         self.catalog.delete_stream(name).map_err(catalog_error)?;
         self.registry_mut().streams.remove(name);
+        self.keyring.forget(&stream.record);
         for shard in &stream.record.shards {
             self.log
                 .delete_shard(shard.log_id)

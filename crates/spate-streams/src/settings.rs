@@ -40,7 +40,7 @@ fn expand_metrics(requested: &[String]) -> Vec<&'static str> {
 
 impl Kinesis {
     /// Saves a changed stream and shows it UPDATING for the configured delay.
-    fn save_updating(&self, mut record: StreamRecord) -> Result<Arc<Stream>, ApiError> {
+    pub(crate) fn save_updating(&self, mut record: StreamRecord) -> Result<Arc<Stream>, ApiError> {
         if self.config.updating_delay_ms > 0 {
             record.lifecycle = Lifecycle::Updating {
                 until_ms: self.now() + self.config.updating_delay_ms as i64,

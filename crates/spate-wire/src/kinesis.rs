@@ -553,6 +553,9 @@ pub struct Record<'a, S> {
     pub approximate_arrival_timestamp: Timestamp,
     pub data: BlobRef<'a>,
     pub partition_key: &'a str,
+    /// "KMS" for records stored encrypted; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_type: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]

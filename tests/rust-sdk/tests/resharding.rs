@@ -2,7 +2,7 @@
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{
-    MetricsName, PutRecordsRequestEntry, ScalingType, ShardFilter, ShardFilterType,
+    EncryptionType, MetricsName, PutRecordsRequestEntry, ScalingType, ShardFilter, ShardFilterType,
     ShardIteratorType, StreamMode, StreamModeDetails,
 };
 use aws_sdk_kinesis::Client;
@@ -253,5 +253,60 @@ async fn settings_and_shard_limits() {
     assert!(put.records().iter().all(|r| r.error_code()
         == Some("ProvisionedThroughputExceededException")
         && r.sequence_number().is_none()));
+    let _ = server.child.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_stream_round_trip() {
+    let mut server = start_server(&[]).await;
+    let k = client(&server.endpoint);
+    k.create_stream()
+        .stream_name("enc")
+        .shard_count(1)
+        .send()
+        .await
+        .expect("create");
+    k.start_stream_encryption()
+        .stream_name("enc")
+        .encryption_type(EncryptionType::Kms)
+        .key_id("alias/aws/kinesis")
+        .send()
+        .await
+        .expect("start encryption");
+    let put = k
+        .put_record()
+        .stream_name("enc")
+        .partition_key("k")
+        .data(Blob::new(b"sealed".to_vec()))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.encryption_type(), Some(&EncryptionType::Kms));
+    let it = k
+        .get_shard_iterator()
+        .stream_name("enc")
+        .shard_id("shardId-000000000000")
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("iterator");
+    let page = k
+        .get_records()
+        .shard_iterator(it.shard_iterator().expect("iterator value"))
+        .send()
+        .await
+        .expect("get_records");
+    let record = &page.records()[0];
+    assert_eq!(record.data().as_ref(), b"sealed");
+    assert_eq!(record.encryption_type(), Some(&EncryptionType::Kms));
+    let err = k
+        .start_stream_encryption()
+        .stream_name("enc")
+        .encryption_type(EncryptionType::Kms)
+        .key_id("alias/unknown")
+        .send()
+        .await
+        .expect_err("unknown key");
+    assert!(err.into_service_error().is_kms_not_found_exception());
     let _ = server.child.kill().await;
 }
