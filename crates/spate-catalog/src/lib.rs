@@ -118,6 +118,20 @@ pub struct StreamRecord {
     /// The data key version that seals new records (set while encryption is on).
     #[serde(default)]
     pub sealing_key_version: Option<u32>,
+    /// Registered enhanced fan-out consumers.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerRecord>,
+}
+
+/// An enhanced fan-out consumer of a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerRecord {
+    pub name: String,
+    pub created_ms: i64,
+    /// CREATING until `Creating.until_ms`, DELETING until its deadline, ACTIVE otherwise.
+    pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A stream's data key, encrypted under the server's master key (`spate-keyring`).

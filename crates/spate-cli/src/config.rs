@@ -47,6 +47,15 @@ pub struct ServeArgs {
     /// and 2 MiB/s of reads), answering ProvisionedThroughputExceededException like AWS.
     #[arg(long, env = "SPATE_ENFORCE_SHARD_LIMITS")]
     pub enforce_shard_limits: bool,
+    /// Enhanced fan-out consumers allowed per stream.
+    #[arg(long, env = "SPATE_CONSUMER_LIMIT")]
+    pub consumer_limit: Option<u32>,
+    /// A SubscribeToShard stream ends after this many seconds (AWS: 300).
+    #[arg(long, env = "SPATE_SUBSCRIPTION_LIFETIME_SECS")]
+    pub subscription_lifetime_secs: Option<u64>,
+    /// An idle SubscribeToShard stream gets an empty event this often, in milliseconds.
+    #[arg(long, env = "SPATE_SUBSCRIPTION_HEARTBEAT_MS")]
+    pub subscription_heartbeat_ms: Option<u64>,
     /// Shards of a new ON_DEMAND stream (also the fewest it scales down to).
     #[arg(long, env = "SPATE_ON_DEMAND_SHARD_COUNT")]
     pub on_demand_shard_count: Option<u32>,
@@ -109,6 +118,9 @@ struct FileConfig {
     resize_calls_per_day: Option<u32>,
     enforce_shard_limits: Option<bool>,
     on_demand_shard_count: Option<u32>,
+    consumer_limit: Option<u32>,
+    subscription_lifetime_secs: Option<u64>,
+    subscription_heartbeat_ms: Option<u64>,
     rate_window_ms: Option<u64>,
     autoscale_split_above: Option<f64>,
     autoscale_merge_below: Option<f64>,
@@ -201,6 +213,20 @@ impl ServeArgs {
                     .or(file.on_demand_shard_count)
                     .unwrap_or(defaults.on_demand_shard_count)
                     .max(1),
+                consumer_limit: self
+                    .consumer_limit
+                    .or(file.consumer_limit)
+                    .unwrap_or(defaults.consumer_limit),
+                subscription_lifetime_ms: self
+                    .subscription_lifetime_secs
+                    .or(file.subscription_lifetime_secs)
+                    .map_or(defaults.subscription_lifetime_ms, |s| {
+                        s.saturating_mul(1000)
+                    }),
+                subscription_heartbeat_ms: self
+                    .subscription_heartbeat_ms
+                    .or(file.subscription_heartbeat_ms)
+                    .unwrap_or(defaults.subscription_heartbeat_ms),
                 rate_window_ms: self
                     .rate_window_ms
                     .or(file.rate_window_ms)

@@ -1,8 +1,9 @@
 //! Connections, request bodies, responses.
 
 use crate::kinesis_routes;
+use crate::subscribe::ServerBody;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -89,6 +90,64 @@ async fn handle(
     req: Request<Incoming>,
     kinesis: &Arc<Kinesis>,
     options: &ServerOptions,
+) -> Response<ServerBody> {
+    let subscribe = req
+        .headers()
+        .get("x-amz-target")
+        .is_some_and(|t| t.as_bytes() == SUBSCRIBE_TARGET.as_bytes());
+    if subscribe && req.method() == Method::POST {
+        let encoding = Encoding::from_content_type(
+            req.headers()
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        return match read_body(req, options, encoding).await {
+            Ok(body) => crate::subscribe::subscribe(kinesis, encoding, &body).await,
+            Err(response) => response.map(Either::Left),
+        };
+    }
+    handle_unary(req, kinesis, options).await.map(Either::Left)
+}
+
+/// SubscribeToShard answers with an event stream; everything else with one body.
+const SUBSCRIBE_TARGET: &str = "Kinesis_20131202.SubscribeToShard";
+
+/// Reads a request body up to the limit; a too large or broken body is an error response.
+async fn read_body(
+    req: Request<Incoming>,
+    options: &ServerOptions,
+    encoding: Encoding,
+) -> Result<Bytes, Response<Full<Bytes>>> {
+    match Limited::new(req.into_body(), options.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(e) => {
+            let too_big = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let message = if too_big {
+                format!(
+                    "Request body exceeds the maximum of {} bytes.",
+                    options.max_body_bytes
+                )
+            } else {
+                format!("Could not read the request body: {e}")
+            };
+            let mut response = error(encoding, &ApiError::new(ErrorKind::Serialization, message));
+            if too_big {
+                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            }
+            Err(response)
+        }
+    }
+}
+
+async fn handle_unary(
+    req: Request<Incoming>,
+    kinesis: &Arc<Kinesis>,
+    options: &ServerOptions,
 ) -> Response<Full<Bytes>> {
     if req.method() == Method::GET {
         return match req.uri().path() {
@@ -113,29 +172,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let body = match Limited::new(req.into_body(), options.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            let too_big = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let message = if too_big {
-                format!(
-                    "Request body exceeds the maximum of {} bytes.",
-                    options.max_body_bytes
-                )
-            } else {
-                format!("Could not read the request body: {e}")
-            };
-            let mut response = error(encoding, &ApiError::new(ErrorKind::Serialization, message));
-            if too_big {
-                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            }
-            return response;
-        }
+    let body = match read_body(req, options, encoding).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     if let Some(operation) = target.strip_prefix(spate_wire::admin::TARGET_PREFIX) {
         return kinesis_routes::dispatch_admin(kinesis, operation, encoding, &body).await;
@@ -188,13 +227,17 @@ pub(crate) fn respond(
 ) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    let headers = r.headers_mut();
-    headers.insert(
+    r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static(encoding.content_type()),
     );
+    with_request_id(r)
+}
+
+/// Adds a fresh `x-amzn-RequestId`.
+pub(crate) fn with_request_id<B>(mut r: Response<B>) -> Response<B> {
     if let Ok(id) = hyper::header::HeaderValue::from_str(&request_id()) {
-        headers.insert("x-amzn-requestid", id);
+        r.headers_mut().insert("x-amzn-requestid", id);
     }
     r
 }

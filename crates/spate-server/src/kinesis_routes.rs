@@ -82,6 +82,10 @@ pub async fn dispatch(
             run(enc, body, |i| ready(k.describe_account_settings(i))).await
         }
         "UpdateAccountSettings" => run(enc, body, |i| k.update_account_settings(i)).await,
+        "RegisterStreamConsumer" => run(enc, body, |i| k.register_stream_consumer(i)).await,
+        "DeregisterStreamConsumer" => run(enc, body, |i| k.deregister_stream_consumer(i)).await,
+        "DescribeStreamConsumer" => run(enc, body, |i| ready(k.describe_stream_consumer(i))).await,
+        "ListStreamConsumers" => run(enc, body, |i| ready(k.list_stream_consumers(i))).await,
         "SplitShard" => run(enc, body, |i| k.split_shard(i)).await,
         "MergeShards" => run(enc, body, |i| k.merge_shards(i)).await,
         "UpdateShardCount" => run(enc, body, |i| k.update_shard_count(i)).await,

@@ -3,5 +3,6 @@
 
 mod http;
 mod kinesis_routes;
+mod subscribe;
 
 pub use http::{serve, ServerOptions};

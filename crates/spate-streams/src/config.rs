@@ -23,6 +23,12 @@ pub struct ServiceConfig {
     /// benchmarks want the server's full speed; turn on to exercise clients' retry paths).
     pub enforce_shard_limits: bool,
     pub shard_limits: crate::traffic::ShardLimits,
+    /// Enhanced fan-out consumers allowed per stream (AWS: 20).
+    pub consumer_limit: u32,
+    /// A SubscribeToShard stream ends after this long (AWS: 5 minutes).
+    pub subscription_lifetime_ms: u64,
+    /// An idle subscription gets an empty event this often.
+    pub subscription_heartbeat_ms: u64,
     /// Observed shard rates are moving averages over about this long.
     pub rate_window_ms: u64,
     pub autoscale: AutoscaleConfig,
@@ -73,6 +79,9 @@ impl Default for ServiceConfig {
             resize_calls_per_day: 10,
             enforce_shard_limits: false,
             shard_limits: crate::traffic::ShardLimits::default(),
+            consumer_limit: 20,
+            subscription_lifetime_ms: 300_000,
+            subscription_heartbeat_ms: 5_000,
             rate_window_ms: crate::traffic::DEFAULT_RATE_WINDOW_MS,
             autoscale: AutoscaleConfig::default(),
         }

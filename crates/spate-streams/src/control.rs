@@ -220,6 +220,17 @@ impl Kinesis {
         if matches!(stream.record.lifecycle, Lifecycle::Deleting { .. }) {
             return Ok(EmptyOutput {});
         }
+        if stream.consumers(self.now()).next().is_some()
+            && input.enforce_consumer_deletion != Some(true)
+        {
+            let (account, name) = (&self.config.account_id, &stream.record.name);
+            return Err(ApiError::new(
+                ErrorKind::ResourceInUse,
+                format!(
+                    "DeleteStream can\u{2019}t delete {account}:{name} because there are consumers associated with this data stream. To delete {name} anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it."
+                ),
+            ));
+        }
         let mut record = stream.record.clone();
         let until_ms = self.now() + self.config.deleting_delay_ms as i64;
         if self.config.deleting_delay_ms == 0 {
@@ -317,7 +328,7 @@ impl Kinesis {
                 encryption_type: encryption_type(&stream),
                 key_id: stream.record.encryption_key_id.clone(),
                 open_shard_count: stream.open_shard_count() as i64,
-                consumer_count: 0,
+                consumer_count: stream.consumers(self.now()).count() as i64,
                 max_record_size_in_ki_b: stream.record.max_record_size_kib,
                 warm_throughput: self.warm_throughput(&stream),
             },

@@ -115,6 +115,45 @@ impl RecordsPage {
     pub fn record_count(&self) -> usize {
         self.batch.len()
     }
+
+    /// Bytes of partition keys and data read for this page.
+    pub fn payload_bytes(&self) -> usize {
+        self.batch.payload_bytes()
+    }
+
+    /// Where reading continues after this page.
+    pub fn next_position(&self) -> u64 {
+        self.batch.next_counter
+    }
+
+    /// This page ends a closed shard (it names the children).
+    pub fn ends_shard(&self) -> bool {
+        self.child_shards.is_some()
+    }
+
+    /// The page as a `SubscribeToShardEvent`. The continuation is the last record's sequence
+    /// number; with no records it is the number just before the next position (see
+    /// `SequenceNumber::before`), so AFTER_SEQUENCE_NUMBER with it resumes exactly there.
+    pub fn event(&self) -> SubscribeToShardEvent<'_, SequenceText> {
+        let out = self.output();
+        let continuation = (!self.ends_shard()).then(|| {
+            match self.batch.records().last() {
+                Some(r) => sequence(&self.shard, r.counter, r.arrival_ms),
+                None => SequenceNumber::before(
+                    (self.shard.created_ms / 1000) as u64,
+                    self.shard.index,
+                    self.batch.next_counter,
+                ),
+            }
+            .to_string()
+        });
+        SubscribeToShardEvent {
+            records: out.records,
+            continuation_sequence_number: continuation,
+            millis_behind_latest: out.millis_behind_latest,
+            child_shards: out.child_shards,
+        }
+    }
 }
 
 impl Kinesis {
@@ -373,17 +412,50 @@ impl Kinesis {
         let shard = parse_shard_id(shard_id)
             .and_then(|i| stream.shard(i))
             .ok_or_else(|| self.shard_not_found(&stream, shard_id))?;
-        let kind = kind.unwrap_or_default();
+        let now = self.now();
+        let (position, min_arrival_ms) = self.start_position(
+            &stream,
+            shard,
+            kind.unwrap_or_default(),
+            input.starting_sequence_number.as_deref(),
+            input.timestamp,
+            "GetShardIterator",
+        )?;
+        let iterator = ShardIterator {
+            stream_name: stream.record.name.clone(),
+            stream_created_ms: stream.record.created_ms,
+            shard_index: shard.index,
+            position,
+            min_arrival_ms,
+            issued_ms: now,
+        };
+        Ok(GetShardIteratorOutput {
+            shard_iterator: iterator.encode(),
+        })
+    }
+
+    /// Where a reader starting at `kind` begins: (position, skip records that arrived before).
+    /// Shared by GetShardIterator and SubscribeToShard (`operation` names the caller in errors).
+    pub(crate) fn start_position(
+        &self,
+        stream: &Stream,
+        shard: &ShardRecord,
+        kind: &str,
+        sequence_number: Option<&str>,
+        timestamp: Option<Timestamp>,
+        operation: &str,
+    ) -> Result<(u64, i64), ApiError> {
+        let shard_id = format_shard_id(shard.index);
         let by_sequence = matches!(kind, "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER");
-        if by_sequence != input.starting_sequence_number.is_some()
-            || (kind == "AT_TIMESTAMP") != input.timestamp.is_some()
+        if by_sequence != sequence_number.is_some()
+            || (kind == "AT_TIMESTAMP") != timestamp.is_some()
         {
             return Err(invalid(
                 "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) AT_TIMESTAMP and Timestamp or (3) TRIM_HORIZON or LATEST and no StartingSequenceNumber or Timestamp.",
             ));
         }
         let now = self.now();
-        let min_arrival_ms = match (kind, input.timestamp) {
+        let min_arrival_ms = match (kind, timestamp) {
             ("AT_TIMESTAMP", Some(t)) => t.epoch_millis,
             _ => i64::MIN,
         };
@@ -396,17 +468,14 @@ impl Kinesis {
             }
             "LATEST" => self.log.tail(shard.log_id).map_err(log_error)?.next_counter,
             "AT_TIMESTAMP" => {
-                let at = input.timestamp.map_or(now, |t| t.epoch_millis);
+                let at = timestamp.map_or(now, |t| t.epoch_millis);
                 self.log.seek_time(shard.log_id, at).map_err(log_error)?
             }
             _ => {
-                let text = input
-                    .starting_sequence_number
-                    .as_deref()
-                    .unwrap_or_default();
+                let text = sequence_number.unwrap_or_default();
                 let seq = SequenceNumber::parse(text).ok_or_else(|| {
                     invalid(format!(
-                        "StartingSequenceNumber {text} used in GetShardIterator on shard {shard_id} in stream {} under account {} is invalid.",
+                        "StartingSequenceNumber {text} used in {operation} on shard {shard_id} in stream {} under account {} is invalid.",
                         stream.record.name, self.config.account_id
                     ))
                 })?;
@@ -414,23 +483,15 @@ impl Kinesis {
                     return Err(invalid(format!(
                         "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {}",
                         format_shard_id(seq.shard_index),
-                        format_shard_id(shard.index)
+                        shard_id
                     )));
                 }
-                seq.counter + u64::from(kind == "AFTER_SEQUENCE_NUMBER")
+                // AFTER a "before" number (a continuation with nothing delivered) is the
+                // position it stands before.
+                seq.counter + u64::from(kind == "AFTER_SEQUENCE_NUMBER" && !seq.is_before())
             }
         };
-        let iterator = ShardIterator {
-            stream_name: stream.record.name.clone(),
-            stream_created_ms: stream.record.created_ms,
-            shard_index: shard.index,
-            position,
-            min_arrival_ms,
-            issued_ms: now,
-        };
-        Ok(GetShardIteratorOutput {
-            shard_iterator: iterator.encode(),
-        })
+        Ok((position, min_arrival_ms))
     }
 
     pub fn get_records(&self, input: GetRecordsInput) -> Result<RecordsPage, ApiError> {
@@ -473,46 +534,73 @@ impl Kinesis {
             ));
         }
         let limit = input.limit.unwrap_or(limits::MAX_GET_RECORDS) as usize;
+        let mut page = self.read_page(
+            &stream,
+            shard,
+            iterator.position,
+            iterator.min_arrival_ms,
+            limit,
+            limits::MAX_GET_RECORDS_BYTES,
+            now,
+        )?;
+        if page.child_shards.is_none() {
+            page.next_shard_iterator = Some(
+                ShardIterator {
+                    position: page.next_position(),
+                    issued_ms: now,
+                    ..iterator
+                }
+                .encode(),
+            );
+        }
+        Ok(page)
+    }
+
+    /// Reads records of `shard` from `position` (skipping those that arrived before
+    /// `min_arrival_ms` or are past retention), opening sealed ones. A closed shard read to its
+    /// end gets its ChildShards.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn read_page(
+        &self,
+        stream: &Stream,
+        shard: ShardRecord,
+        position: u64,
+        min_arrival_ms: i64,
+        limit: usize,
+        max_bytes: usize,
+        now: i64,
+    ) -> Result<RecordsPage, ApiError> {
         let end = shard.ending_counter.unwrap_or(u64::MAX);
-        let limit =
-            limit.min(end.saturating_sub(iterator.position).min(usize::MAX as u64) as usize);
+        let limit = limit.min(end.saturating_sub(position).min(usize::MAX as u64) as usize);
         let batch = if limit == 0 {
-            ReadBatch::empty(iterator.position)
+            ReadBatch::empty(position)
         } else {
             self.log
                 .read(
                     shard.log_id,
-                    iterator.position,
+                    position,
                     limit,
-                    limits::MAX_GET_RECORDS_BYTES,
-                    iterator.min_arrival_ms.max(now - stream.retention_ms()),
+                    max_bytes,
+                    min_arrival_ms.max(now - stream.retention_ms()),
                 )
                 .map_err(log_error)?
         };
         self.traffic
             .record_read(now, shard.log_id, batch.payload_bytes());
         let tail = self.log.tail(shard.log_id).map_err(log_error)?;
-        let caught_up = batch.next_counter >= tail.next_counter;
+        let caught_up = batch.next_counter >= tail.next_counter.min(end);
         let millis_behind_latest = match batch.last_arrival_ms() {
             _ if caught_up => 0,
             Some(arrival) => (now - arrival).max(0),
             None => 0,
         };
         let closed_and_drained = batch.next_counter >= end;
-        let next_shard_iterator = (!closed_and_drained).then(|| {
-            ShardIterator {
-                position: batch.next_counter,
-                issued_ms: now,
-                ..iterator
-            }
-            .encode()
-        });
-        let child_shards = closed_and_drained.then(|| self.child_shards(&stream, shard.index));
+        let child_shards = closed_and_drained.then(|| self.child_shards(stream, shard.index));
         let opened = batch
             .records()
             .map(|r| {
                 r.sealed
-                    .then(|| self.open_sealed(&stream, r.data))
+                    .then(|| self.open_sealed(stream, r.data))
                     .transpose()
             })
             .collect::<Result<_, ApiError>>()?;
@@ -520,7 +608,7 @@ impl Kinesis {
             shard,
             batch,
             opened,
-            next_shard_iterator,
+            next_shard_iterator: None,
             millis_behind_latest,
             child_shards,
         })

@@ -5,6 +5,7 @@
 
 mod autoscale;
 pub mod config;
+mod consumers;
 mod control;
 mod data;
 pub mod encryption;
@@ -14,6 +15,7 @@ mod registry;
 mod reshard;
 pub mod sequence;
 mod settings;
+pub mod subscribe;
 mod tags;
 pub mod traffic;
 mod validation;
@@ -25,3 +27,4 @@ pub use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
 pub use spate_keyring::MasterKey;
 pub use spate_log::RecordLog;
 pub use spate_wire::{ApiError, ErrorKind};
+pub use subscribe::{Subscription, SubscriptionEvent};

@@ -28,6 +28,11 @@ pub struct Kinesis {
     pub(crate) traffic: crate::traffic::Traffic,
     /// Keys of encrypted streams.
     pub(crate) keyring: crate::encryption::Keyring,
+    /// Live SubscribeToShard streams.
+    pub(crate) subscriptions: crate::subscribe::Subscriptions,
+    /// Bumped on every catalog change, so subscriptions notice closed shards and removed
+    /// consumers without polling.
+    pub(crate) changes: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -154,6 +159,8 @@ impl Kinesis {
                 config.rate_window_ms,
             ),
             keyring,
+            subscriptions: Default::default(),
+            changes: tokio::sync::watch::channel(0).0,
             config,
         });
         kinesis.load_keys()?;
@@ -293,6 +300,7 @@ impl Kinesis {
         self.registry_mut()
             .streams
             .insert(stream.record.name.clone(), stream.clone());
+        self.changes.send_modify(|v| *v += 1);
         Ok(stream)
     }
 
@@ -305,6 +313,7 @@ impl Kinesis {
         self.catalog.delete_stream(name).map_err(catalog_error)?;
         self.registry_mut().streams.remove(name);
         self.keyring.forget(&stream.record);
+        self.changes.send_modify(|v| *v += 1);
         for shard in &stream.record.shards {
             self.log
                 .delete_shard(shard.log_id)

@@ -73,6 +73,24 @@ impl SequenceNumber {
         SequenceText(out)
     }
 
+    /// The number just before the record at `counter` (arrival 0, which no record has): it
+    /// sorts below that record and above every earlier one, so AFTER_SEQUENCE_NUMBER with it
+    /// starts at `counter`. SubscribeToShard hands it out as the continuation when it has
+    /// delivered nothing yet.
+    pub fn before(shard_created_secs: u64, shard_index: u32, counter: u64) -> SequenceNumber {
+        SequenceNumber {
+            shard_created_secs,
+            shard_index,
+            counter,
+            arrival_ms: 0,
+        }
+    }
+
+    /// Whether this is a [`before`](Self::before) number rather than a record's.
+    pub fn is_before(&self) -> bool {
+        self.arrival_ms == 0
+    }
+
     /// Parses a sequence number Spate issued; `None` for anything else.
     pub fn parse(text: &str) -> Option<SequenceNumber> {
         let b = text.as_bytes();

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod blob;
 pub mod codec;
 pub mod error;
+pub mod eventstream;
 pub mod kinesis;
 pub mod timestamp;
 pub mod validate;
