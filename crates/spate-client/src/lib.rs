@@ -57,6 +57,20 @@ struct ErrorBody {
     message: String,
 }
 
+/// The error an AWS-style error body describes.
+fn api_error(status: u16, bytes: &[u8]) -> ClientError {
+    let err: ErrorBody = serde_json::from_slice(bytes).unwrap_or(ErrorBody {
+        kind: format!("HTTP {status}"),
+        message: String::new(),
+    });
+    let code = err.kind.rsplit('#').next().unwrap_or_default().to_string();
+    ClientError::Api {
+        status,
+        code,
+        message: err.message,
+    }
+}
+
 impl KinesisClient {
     pub fn new(
         endpoint: &str,
@@ -95,9 +109,52 @@ impl KinesisClient {
             .await
     }
 
+    /// Sends a Kinesis operation whose response is a stream (SubscribeToShard); returns the
+    /// response body to read frames from as they arrive.
+    pub async fn call_streaming(
+        &self,
+        operation: &str,
+        body: Vec<u8>,
+    ) -> Result<hyper::body::Incoming, ClientError> {
+        let response = self
+            .send(&format!("Kinesis_20131202.{operation}"), body)
+            .await?;
+        if response.status().as_u16() >= 300 {
+            let status = response.status().as_u16();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?
+                .to_bytes();
+            return Err(api_error(status, &bytes));
+        }
+        Ok(response.into_body())
+    }
+
     /// Sends a JSON body with the given `X-Amz-Target` (Spate's own operations use another
     /// prefix than Kinesis').
     pub async fn call_target(&self, target: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
+        let response = self.send(target, body).await?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?
+            .to_bytes();
+        if status >= 300 {
+            return Err(api_error(status, &bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// Signs and sends one request.
+    async fn send(
+        &self,
+        target: &str,
+        body: Vec<u8>,
+    ) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
         let target = target.to_string();
         let signed = sigv4::sign(&sigv4::Request {
             host: &self.host,
@@ -120,31 +177,10 @@ impl KinesisClient {
         let request = builder
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let response = self
-            .http
+        self.http
             .request(request)
             .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?
-            .to_bytes();
-        if status >= 300 {
-            let err: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
-                kind: format!("HTTP {status}"),
-                message: String::new(),
-            });
-            let code = err.kind.rsplit('#').next().unwrap_or_default().to_string();
-            return Err(ClientError::Api {
-                status,
-                code,
-                message: err.message,
-            });
-        }
-        Ok(bytes)
+            .map_err(|e| ClientError::Transport(e.to_string()))
     }
 
     pub async fn call<O: DeserializeOwned>(

@@ -1,5 +1,6 @@
 //! `spate bench`: a load generator for any Kinesis endpoint (Spate, other emulators, AWS).
 
+mod e2e;
 mod get;
 mod put;
 mod report;
@@ -14,6 +15,8 @@ pub enum BenchCommand {
     Put(put::PutArgs),
     /// Read a stream back from TRIM_HORIZON on every shard in parallel.
     Get(get::GetArgs),
+    /// Put-to-visible latency through GetRecords polling, or enhanced fan-out with --efo.
+    E2e(e2e::E2eArgs),
 }
 
 /// Where to send requests, shared by every bench command.
@@ -50,6 +53,7 @@ pub fn run(command: BenchCommand) -> Result<(), String> {
         match command {
             BenchCommand::Put(args) => put::run(args).await,
             BenchCommand::Get(args) => get::run(args).await,
+            BenchCommand::E2e(args) => e2e::run(args).await,
         }
     })
 }
