@@ -191,6 +191,12 @@ impl KinesisClient {
         let raw = self
             .call_raw(operation, body.to_string().into_bytes())
             .await?;
-        serde_json::from_slice(&raw).map_err(|e| ClientError::Decode(e.to_string()))
+        // Some servers (kinesalite) answer operations without output with an empty body.
+        let raw: &[u8] = if raw.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &raw
+        };
+        serde_json::from_slice(raw).map_err(|e| ClientError::Decode(e.to_string()))
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Buckets follow AWS's documented behaviour: write capacity is "a tank that refills at a steady
 //! rate", so a record is admitted while the byte bucket is not empty and may overdraw it (a 10 MiB
-//! record then throttles the shard for about ten seconds); records per second and GetRecords calls
+//! record then throttles the shard for about nine seconds); records per second and GetRecords calls
 //! per second are strict. Reads overdraw the same way: a 10 MiB GetRecords response throttles the
 //! shard's readers for about five seconds, as AWS documents.
 
