@@ -17,6 +17,7 @@ from spate_support import (
     CBOR_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     SEQUENCE_NUMBER_RE,
+    create_stream,
     raw_call,
     read_shard,
     to_millis,
@@ -272,3 +273,40 @@ def test_binary_payloads(endpoint, stream, payload):
     cbor_put(endpoint, stream, payload)
     [record] = cbor_records(endpoint, cbor_iterator(endpoint, stream, "TRIM_HORIZON"))
     assert record["Data"] == payload
+
+
+def test_subscribe_to_shard_over_cbor(spawn_server):
+    """A CBOR SubscribeToShard (as the Java SDK sends it) gets CBOR event payloads: blobs as byte
+    strings and tag-1 millisecond timestamps, with `:content-type` saying so."""
+    from botocore.eventstream import EventStreamBuffer
+
+    server = spawn_server("memory", extra_args=["--subscription-lifetime-secs", "1"])
+    kinesis = server.client()
+    name = create_stream(kinesis, shards=1)
+    arn = f"arn:aws:kinesis:us-east-1:000000000000:stream/{name}"
+    consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="cbor")["Consumer"]
+    sent = [bytes(range(256)), b"second \x00 record"]
+    for data in sent:
+        cbor_put(server.endpoint, name, data)
+    # The subscription ends by itself after one second, so the whole body can be read at once.
+    resp = raw_call(server.endpoint, "SubscribeToShard", cbor2.dumps({
+        "ConsumerARN": consumer["ConsumerARN"], "ShardId": SHARD0,
+        "StartingPosition": {"Type": "TRIM_HORIZON"},
+    }), content_type=CBOR_CONTENT_TYPE)
+    assert resp.status == 200, resp.body
+    assert resp.headers.get("content-type") == "application/vnd.amazon.eventstream"
+    buffer = EventStreamBuffer()
+    buffer.add_data(resp.body)
+    messages = list(buffer)
+    assert messages[0].headers[":event-type"] == "initial-response"
+    records = []
+    for message in messages[1:]:
+        assert message.headers[":message-type"] == "event"
+        assert message.headers[":event-type"] == "SubscribeToShardEvent"
+        assert message.headers[":content-type"] == CBOR_CONTENT_TYPE
+        event = decode_cbor(message.payload)
+        assert isinstance(event["MillisBehindLatest"], int)
+        for record in event["Records"]:
+            assert_millis_timestamp(record["ApproximateArrivalTimestamp"])
+            records.append(record["Data"])
+    assert records == sent

@@ -634,6 +634,31 @@ def test_subscription_lifetime(spawn_server, subscribe):
     assert 1.0 <= lasted <= 4.5, f"subscription lasted {lasted:.2f}s"
 
 
+def test_idle_subscription_gets_heartbeat_events(spawn_server, subscribe):
+    """While nothing is written, empty events keep arriving (every --subscription-heartbeat-ms),
+    each with a ContinuationSequenceNumber that resumes exactly where reading stopped."""
+    server = spawn_server("memory", extra_args=["--subscription-heartbeat-ms", "200"])
+    client = server.client()
+    name = create_stream(client)
+    arn = register(client, name)
+    before = put(client, name, payloads(2, "old"))
+    sub = subscribe(client, arn, SHARD0, "LATEST")
+    deadline = time.monotonic() + WAIT_S
+    while len(sub.events) < 4:
+        assert time.monotonic() < deadline, f"only {len(sub.events)} events while idle"
+        sub._take(deadline - time.monotonic())
+    assert sub.records == []
+    assert all(e["Records"] == [] and e["MillisBehindLatest"] == 0 for e in sub.events)
+    checkpoint = sub.checkpoint
+    assert checkpoint > before[-1]["SequenceNumber"]
+    # Resuming after the idle checkpoint yields exactly the records written since.
+    after = put(client, name, payloads(3, "new"))
+    other = subscribe(client, register(client, name, "second"), SHARD0, "AFTER_SEQUENCE_NUMBER",
+                      SequenceNumber=checkpoint)
+    assert seqs(other.wait_records(3)) == seqs(after)
+    other.quiet()
+
+
 @pytest.mark.parametrize(
     "case, code",
     [

@@ -120,3 +120,21 @@ def test_on_demand_stream_splits_hot_shard_and_merges_when_cold(spawn_server):
     (last,) = open_shards(kinesis, name)
     assert last["HashKeyRange"] == {"StartingHashKey": "0", "EndingHashKey": str(MAX_HASH)}
     assert sum(len(r) for r in read_stream(kinesis, name).values()) == acked
+
+
+def test_warm_throughput_scales_an_on_demand_stream_ahead_of_traffic(spawn_server):
+    """UpdateStreamWarmThroughput is real: the stream splits until its shards provide the target
+    (1 MiB/s of writes each), and DescribeStreamSummary's CurrentMiBps follows."""
+    server = spawn_server("memory", extra_args=[
+        "--on-demand-shard-count", "1", "--autoscale-interval-ms", "100",
+        "--autoscale-up-cooldown-ms", "0",
+    ])
+    kinesis = server.client()
+    name = create_stream(kinesis, shards=None, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    out = kinesis.update_stream_warm_throughput(StreamName=name, WarmThroughputMiBps=4)
+    assert out["WarmThroughput"]["TargetMiBps"] == 4
+    wait_for(lambda: len(open_shards(kinesis, name)) == 4, 20, "four shards for 4 MiB/s")
+    time.sleep(0.5)
+    assert len(open_shards(kinesis, name)) == 4, "scaling stops at the target"
+    warm = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["WarmThroughput"]
+    assert warm == {"TargetMiBps": 4, "CurrentMiBps": 4}

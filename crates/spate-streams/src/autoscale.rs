@@ -40,9 +40,23 @@ pub(crate) struct Bounds {
     pub may_merge: bool,
 }
 
-/// The scaler's rule, over the open shards ascending by hash key: split the hottest shard over
-/// the threshold (where its traffic can be halved), else merge the coldest adjacent pair.
+/// The scaler's rule, over the open shards ascending by hash key: below the floor (the ON_DEMAND
+/// minimum or the warm throughput target), split the widest shard; else split the hottest shard
+/// over the threshold (where its traffic can be halved); else merge the coldest adjacent pair.
 pub(crate) fn decide(open: &[Observed<'_>], bounds: &Bounds) -> Option<Decision> {
+    if bounds.may_split && open.len() < bounds.min_shards.min(bounds.max_shards) {
+        let widest = open
+            .iter()
+            .max_by_key(|o| o.shard.ending_hash_key - o.shard.starting_hash_key)?;
+        let (start, end) = (widest.shard.starting_hash_key, widest.shard.ending_hash_key);
+        let at = widest.halving_key.unwrap_or(start + (end - start) / 2 + 1);
+        if at > start + 1 && at < end {
+            return Some(Decision::Split {
+                shard: widest.shard.index,
+                at,
+            });
+        }
+    }
     if bounds.may_split && open.len() < bounds.max_shards {
         let hottest = open
             .iter()
@@ -153,10 +167,12 @@ impl Kinesis {
                 .into_iter()
                 .map(|(o, _)| o)
                 .collect();
+            // Warm throughput asks for capacity ahead of traffic: 1 MiB/s of writes per shard.
+            let warm = stream.record.warm_throughput_mibps.unwrap_or(0).max(0) as usize;
             let bounds = Bounds {
                 split_above: config.split_above,
                 merge_below: config.merge_below,
-                min_shards: self.config.on_demand_shard_count as usize,
+                min_shards: (self.config.on_demand_shard_count as usize).max(warm),
                 max_shards: config.max_shards as usize,
                 may_split: quiet_for >= config.up_cooldown_ms,
                 may_merge: quiet_for >= config.down_cooldown_ms,
@@ -251,6 +267,38 @@ mod tests {
             ..bounds()
         };
         assert_eq!(decide(&open, &no_room), None);
+    }
+
+    #[test]
+    fn grows_to_the_floor_by_splitting_the_widest_shard() {
+        let s = shards(1);
+        let halves = shards(2);
+        let open = vec![Observed {
+            shard: &s[0],
+            load: 0.0,
+            halving_key: None,
+        }];
+        let floor = Bounds {
+            min_shards: 2,
+            ..bounds()
+        };
+        assert_eq!(
+            decide(&open, &floor),
+            Some(Decision::Split {
+                shard: 0,
+                at: halves[1].starting_hash_key
+            })
+        );
+        assert_eq!(
+            decide(
+                &open,
+                &Bounds {
+                    may_split: false,
+                    ..floor
+                }
+            ),
+            None
+        );
     }
 
     #[test]

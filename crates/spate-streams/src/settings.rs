@@ -182,8 +182,8 @@ impl Kinesis {
         }
         let target = stream.record.warm_throughput_mibps.unwrap_or(0);
         // Each open shard takes 1 MiB/s of writes, so the current figure is what the shard map
-        // provides now (at least the target once scaling caught up).
-        let current = (stream.open_shard_count() as i64).max(target);
+        // provides now; the ON_DEMAND scaler splits shards until it reaches the target.
+        let current = stream.open_shard_count() as i64;
         Some(WarmThroughput {
             target_mi_bps: target,
             current_mi_bps: current,
