@@ -78,7 +78,8 @@ fn record_hash(partition_key: &str, explicit: Option<&str>) -> Result<u128, ApiE
 pub struct RecordsPage {
     shard: ShardRecord,
     batch: ReadBatch,
-    /// Partition key and data of each sealed record, opened (`None` for plain records).
+    /// Partition key and data of each sealed record, opened (`None` for plain records; empty
+    /// when the page holds no sealed record).
     opened: Vec<Option<(String, Vec<u8>)>>,
     next_shard_iterator: Option<String>,
     millis_behind_latest: i64,
@@ -91,8 +92,9 @@ impl RecordsPage {
             records: self
                 .batch
                 .records()
-                .zip(&self.opened)
-                .map(|(r, opened)| {
+                .enumerate()
+                .map(|(i, r)| {
+                    let opened = self.opened.get(i).and_then(Option::as_ref);
                     let (partition_key, data, encryption_type) = match opened {
                         Some((key, data)) => (key.as_str(), data.as_slice(), Some("KMS")),
                         None => (r.partition_key, r.data, None),
@@ -596,14 +598,19 @@ impl Kinesis {
         };
         let closed_and_drained = batch.next_counter >= end;
         let child_shards = closed_and_drained.then(|| self.child_shards(stream, shard.index));
-        let opened = batch
-            .records()
-            .map(|r| {
-                r.sealed
-                    .then(|| self.open_sealed(stream, r.data))
-                    .transpose()
-            })
-            .collect::<Result<_, ApiError>>()?;
+        // Plain pages (the common case) allocate nothing here.
+        let opened = if batch.records().any(|r| r.sealed) {
+            batch
+                .records()
+                .map(|r| {
+                    r.sealed
+                        .then(|| self.open_sealed(stream, r.data))
+                        .transpose()
+                })
+                .collect::<Result<_, ApiError>>()?
+        } else {
+            Vec::new()
+        };
         Ok(RecordsPage {
             shard,
             batch,
