@@ -31,6 +31,27 @@ pub struct SegmentView {
     pub index: Vec<IndexEntry>,
 }
 
+impl SegmentView {
+    /// What a reader needs of the segment, without the index (cheap to copy out of the lock).
+    pub fn reader(&self) -> SegmentRead {
+        SegmentRead {
+            base_counter: self.base_counter,
+            file: self.file.clone(),
+            next_counter: self.next_counter,
+            durable_len: self.durable_len,
+        }
+    }
+}
+
+/// A segment as one read sees it: its file and durable extent at the moment of the lookup.
+#[derive(Clone)]
+pub struct SegmentRead {
+    pub base_counter: u64,
+    pub file: Arc<dyn StorageFile>,
+    pub next_counter: u64,
+    pub durable_len: u64,
+}
+
 #[derive(Clone, Default)]
 pub struct ShardView {
     /// Ascending by base counter, contiguous.
@@ -129,7 +150,7 @@ impl ShardView {
     }
 
     /// The segment holding `counter` and where to start scanning for it.
-    pub fn locate(&self, counter: u64) -> Option<(SegmentView, u64)> {
+    pub fn locate(&self, counter: u64) -> Option<(SegmentRead, u64)> {
         let i = self.segments.partition_point(|s| s.next_counter <= counter);
         let seg = self.segments.get(i)?;
         let at = counter.max(seg.base_counter);
@@ -139,12 +160,12 @@ impl ShardView {
         } else {
             seg.index[j - 1].offset
         };
-        Some((seg.clone(), start))
+        Some((seg.reader(), start))
     }
 
     /// The segment holding the first record that arrived at or after `epoch_ms`, and where to
     /// start scanning for it; `None` if no stored record arrived that late.
-    pub fn locate_time(&self, epoch_ms: i64) -> Option<(SegmentView, u64)> {
+    pub fn locate_time(&self, epoch_ms: i64) -> Option<(SegmentRead, u64)> {
         let i = self
             .segments
             .partition_point(|s| s.last_arrival_ms < epoch_ms);
@@ -155,7 +176,7 @@ impl ShardView {
         } else {
             seg.index[j - 1].offset
         };
-        Some((seg.clone(), start))
+        Some((seg.reader(), start))
     }
 }
 
@@ -165,7 +186,7 @@ const READ_CHUNK_BYTES: usize = 1 << 20;
 /// Scans frames of `seg` from byte `start`, calling `visit` with each record until it returns
 /// false or the durable end is reached. The frames' bytes are handed out from a reused buffer.
 pub fn scan_segment(
-    seg: &SegmentView,
+    seg: &SegmentRead,
     start: u64,
     mut visit: impl FnMut(crate::frame::FrameRef<'_>) -> bool,
 ) -> Result<(), LogError> {
@@ -208,7 +229,7 @@ pub fn scan_segment(
     Ok(())
 }
 
-fn corrupt(seg: &SegmentView, offset: u64) -> LogError {
+fn corrupt(seg: &SegmentRead, offset: u64) -> LogError {
     LogError::Corrupted(format!(
         "segment {} has a bad frame at byte {offset} below its durable end",
         seg.base_counter

@@ -471,14 +471,27 @@ impl Writer {
             return;
         };
         {
+            // Segments before the last published one never change; that one may have grown and
+            // new ones may follow. Growth is copied in place (only the new index entries), so a
+            // commit costs what it added, not the size of the active segment's index.
             let mut view = parking::write(&w.shared.view);
-            let published = view.segments.len().saturating_sub(1);
-            view.segments.truncate(published);
-            view.segments.extend(
-                w.segments[published.min(w.segments.len())..]
-                    .iter()
-                    .cloned(),
-            );
+            let first_changed = view.segments.len().saturating_sub(1);
+            for (i, seg) in w.segments.iter().enumerate().skip(first_changed) {
+                match view.segments.get_mut(i) {
+                    Some(published) if published.base_counter == seg.base_counter => {
+                        published.durable_len = seg.durable_len;
+                        published.next_counter = seg.next_counter;
+                        published.last_arrival_ms = seg.last_arrival_ms;
+                        let have = published.index.len();
+                        published
+                            .index
+                            .extend_from_slice(seg.index.get(have..).unwrap_or(&[]));
+                    }
+                    Some(published) => *published = seg.clone(),
+                    None => view.segments.push(seg.clone()),
+                }
+            }
+            view.segments.truncate(w.segments.len());
             view.next_counter = w.next_counter;
             view.last_arrival_ms = w.last_arrival_ms;
         }
