@@ -634,6 +634,24 @@ def test_subscription_lifetime(spawn_server, subscribe):
     assert 1.0 <= lasted <= 4.5, f"subscription lasted {lasted:.2f}s"
 
 
+def test_graceful_shutdown_ends_subscriptions_cleanly(spawn_server, subscribe):
+    """SIGTERM ends live event streams normally (no exception event), so the server exits at
+    once instead of waiting out its connection grace period for them."""
+    server = spawn_server("durable")
+    client = server.client()
+    name = create_stream(client)
+    sub = subscribe(client, register(client, name), SHARD0, "LATEST")
+    acks = put(client, name, payloads(2))
+    assert seqs(sub.wait_records(2)) == seqs(acks)
+    stopped_at = time.monotonic()
+    assert server.stop(timeout=4.0) == 0, "the server did not exit cleanly within 4 s"
+    took = time.monotonic() - stopped_at
+    sub.wait_end()
+    assert sub.error is None, repr(sub.error)
+    # The connection grace period is 5 s; an open event stream must not hold shutdown that long.
+    assert took < 4.0, f"shutdown took {took:.2f}s"
+
+
 def test_idle_subscription_gets_heartbeat_events(spawn_server, subscribe):
     """While nothing is written, empty events keep arriving (every --subscription-heartbeat-ms),
     each with a ContinuationSequenceNumber that resumes exactly where reading stopped."""

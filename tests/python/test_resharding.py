@@ -637,3 +637,14 @@ def test_split_survives_restart(spawn_server):
     client.merge_shards(StreamName=name, ShardToMerge=SHARD1, AdjacentShardToMerge=SHARD2)
     assert ids(open_shards(client, name)) == [SHARD3]
     assert list_all_shards(client, name)[3]["AdjacentParentShardId"] == SHARD2
+
+
+def test_update_shard_count_caps_a_stream_at_ten_thousand_shards(spawn_server):
+    """Past 10,000 shards UpdateShardCount answers LimitExceededException, even within double
+    the open count and the account's shard limit."""
+    server = spawn_server("memory", extra_args=["--shard-limit", "30000"])
+    kinesis = server.client()
+    name = create_stream(kinesis, shards=5001)
+    with aws_error("LimitExceededException", "more than 10000 shards in a stream"):
+        kinesis.update_shard_count(StreamName=name, TargetShardCount=10002, ScalingType="UNIFORM_SCALING")
+    assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["OpenShardCount"] == 5001

@@ -76,6 +76,8 @@ pub async fn serve(
         }
     }
     drop(listener);
+    // Event streams would hold their connections open until the grace period ends.
+    kinesis.close_subscriptions();
     let grace = Duration::from_millis(options.shutdown_grace_ms);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await

@@ -33,6 +33,8 @@ pub struct Kinesis {
     /// Bumped on every catalog change, so subscriptions notice closed shards and removed
     /// consumers without polling.
     pub(crate) changes: tokio::sync::watch::Sender<u64>,
+    /// Set when the server shuts down: live subscriptions end cleanly.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -161,6 +163,7 @@ impl Kinesis {
             keyring,
             subscriptions: Default::default(),
             changes: tokio::sync::watch::channel(0).0,
+            closing: tokio::sync::watch::channel(false).0,
             config,
         });
         kinesis.load_keys()?;
@@ -188,6 +191,12 @@ impl Kinesis {
             kinesis.schedule_pending(name, until_ms);
         }
         Ok(kinesis)
+    }
+
+    /// Ends every SubscribeToShard stream normally (at shutdown: clients resubscribe elsewhere or
+    /// later, from their last continuation).
+    pub fn close_subscriptions(&self) {
+        self.closing.send_replace(true);
     }
 
     pub fn config(&self) -> &ServiceConfig {

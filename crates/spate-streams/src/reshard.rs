@@ -19,6 +19,7 @@ use spate_wire::{ApiError, ErrorKind};
 use std::sync::Arc;
 
 const DAY_MS: i64 = 86_400_000;
+const MAX_SHARDS_PER_STREAM: i64 = 10_000;
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorKind::InvalidArgument, message)
@@ -320,6 +321,13 @@ impl Kinesis {
         if target > limit {
             return Err(limit_exceeded(format!(
                 "Target shard count or number of open shards cannot be greater than {limit}. Current open shard count: {open}, Target shard count: {target}"
+            )));
+        }
+        // AWS caps a stream at 10,000 open shards through UpdateShardCount (a larger stream may
+        // only scale to below that).
+        if target > MAX_SHARDS_PER_STREAM {
+            return Err(limit_exceeded(format!(
+                "UpdateShardCount cannot scale up to more than {MAX_SHARDS_PER_STREAM} shards in a stream. Current open shard count: {open}, Target shard count: {target}"
             )));
         }
         if target > open * 2 {

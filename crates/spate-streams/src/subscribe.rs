@@ -70,6 +70,7 @@ pub struct Subscription {
     durable: watch::Receiver<u64>,
     changes: watch::Receiver<u64>,
     takeover: watch::Receiver<bool>,
+    closing: watch::Receiver<bool>,
     /// Per-consumer read bucket (bytes) when shard limits are enforced: (tokens, last refill).
     bucket: (f64, Instant),
     done: bool,
@@ -196,6 +197,7 @@ impl Kinesis {
             durable,
             changes: self.changes.subscribe(),
             takeover,
+            closing: self.closing.subscribe(),
             bucket: (self.config.shard_limits.read_bytes_per_sec, Instant::now()),
             done: false,
         })
@@ -232,7 +234,7 @@ impl Subscription {
                     self.key.1,
                 )));
             }
-            if tokio::time::Instant::now() >= self.deadline {
+            if tokio::time::Instant::now() >= self.deadline || *self.closing.borrow_and_update() {
                 self.done = true;
                 return None;
             }
@@ -290,6 +292,7 @@ impl Subscription {
                 _ = self.durable.changed() => {}
                 _ = self.changes.changed() => {}
                 _ = self.takeover.changed() => {}
+                _ = self.closing.changed() => {}
                 _ = tokio::time::sleep_until(wake_at) => {}
             }
         }
