@@ -154,3 +154,18 @@ def test_a_different_master_key_refuses_to_start(spawn_server, tmp_path):
     )
     assert result.returncode != 0
     assert "master key" in result.stderr
+
+
+def test_master_key_is_created_when_first_needed(spawn_server):
+    """A server that never encrypts writes no key file (and warns about none); the first
+    StartStreamEncryption creates it, readable by its owner only."""
+    server = spawn_server("durable")
+    kinesis = server.client()
+    name = create_stream(kinesis, shards=1)
+    key_file = Path(server.data_dir) / "master.key"
+    assert not key_file.exists()
+    assert "master key" not in server.stderr_text()
+    kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    assert key_file.exists()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert "created a new master key" in server.stderr_text()

@@ -5,7 +5,7 @@ use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
 use spate_log::storage::{FsStorage, MemStorage, Storage};
 use spate_log::{system_clock, Log, LogOptions, RecordLog};
 use spate_server::ServerOptions;
-use spate_streams::{Keyring, Kinesis, MasterKey};
+use spate_streams::{Keyring, Kinesis, MasterKey, MasterKeySource};
 use spate_wire::kinesis::CreateStreamInput;
 use std::io::Write;
 use std::sync::Arc;
@@ -138,23 +138,27 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// The master key: `SPATE_MASTER_KEY`, else the key file (created on first start), else a
-/// throw-away key for an in-memory server.
-fn master_key(settings: &crate::config::Settings) -> Result<MasterKey, String> {
+/// The master key: `SPATE_MASTER_KEY`, else the key file (read now if it exists, so a bad key
+/// stops the start; created only when a stream is first encrypted), else a throw-away key for an
+/// in-memory server.
+fn master_key(settings: &crate::config::Settings) -> Result<MasterKeySource, String> {
     if let Ok(text) = std::env::var("SPATE_MASTER_KEY") {
-        return MasterKey::from_base64(&text).map_err(|e| format!("SPATE_MASTER_KEY: {e}"));
+        return MasterKey::from_base64(&text)
+            .map(MasterKeySource::Key)
+            .map_err(|e| format!("SPATE_MASTER_KEY: {e}"));
     }
     let path = match (&settings.master_key_file, &settings.data_dir) {
         (Some(path), _) => path.clone(),
         (None, Some(dir)) => dir.join("master.key"),
-        (None, None) => return MasterKey::generate().map_err(|e| e.to_string()),
+        (None, None) => {
+            return MasterKey::generate()
+                .map(MasterKeySource::Key)
+                .map_err(|e| e.to_string())
+        }
     };
-    let (key, created) = MasterKey::load_or_create(&path).map_err(|e| e.to_string())?;
-    if created {
-        tracing::warn!(
-            "created a new master key at {}; encrypted streams are only as safe as this file: keep it apart from the data (--master-key-file) and back it up, without it encrypted records cannot be read",
-            path.display()
-        );
+    if !path.exists() {
+        return Ok(MasterKeySource::CreateAt(path));
     }
-    Ok(key)
+    let (key, _) = MasterKey::load_or_create(&path).map_err(|e| e.to_string())?;
+    Ok(MasterKeySource::Key(key))
 }

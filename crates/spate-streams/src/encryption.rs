@@ -14,11 +14,21 @@ use spate_wire::kinesis::*;
 use spate_wire::validate::Validator;
 use spate_wire::{ApiError, ErrorKind};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Where the master key comes from.
+pub enum MasterKeySource {
+    /// A key already at hand (SPATE_MASTER_KEY, an existing key file, or a throw-away key).
+    Key(MasterKey),
+    /// A key file that does not exist yet: created the first time a stream is encrypted, so a
+    /// server that never encrypts writes no key and warns about none.
+    CreateAt(PathBuf),
+}
 
 /// The master key, the KMS keys the server knows, and every unwrapped data key.
 pub struct Keyring {
-    master: MasterKey,
+    source: Mutex<MasterKeySource>,
     known: BTreeSet<String>,
     /// (stream name, stream creation ms, version) -> key.
     keys: RwLock<HashMap<(String, i64, u32), Arc<DataKey>>>,
@@ -26,16 +36,38 @@ pub struct Keyring {
 
 impl Keyring {
     /// `kms_keys` are the key ids clients may name besides `alias/aws/kinesis`, in any AWS form.
-    pub fn new(master: MasterKey, kms_keys: &[String]) -> Keyring {
+    pub fn new(master: MasterKeySource, kms_keys: &[String]) -> Keyring {
         let mut known: BTreeSet<String> = kms_keys
             .iter()
             .filter_map(|k| canonical_kms_key(k))
             .collect();
         known.insert(AWS_MANAGED_KEY.to_string());
         Keyring {
-            master,
+            source: Mutex::new(master),
             known,
             keys: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` with the master key, creating the key file first if it is still to be made.
+    fn with_master<T>(
+        &self,
+        f: impl FnOnce(&MasterKey) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut source = self.source.lock().unwrap_or_else(|e| e.into_inner());
+        if let MasterKeySource::CreateAt(path) = &*source {
+            let (key, created) = MasterKey::load_or_create(path).map_err(internal)?;
+            if created {
+                tracing::warn!(
+                    "created a new master key at {}; encrypted streams are only as safe as this file: keep it apart from the data (--master-key-file) and back it up, without it encrypted records cannot be read",
+                    path.display()
+                );
+            }
+            *source = MasterKeySource::Key(key);
+        }
+        match &*source {
+            MasterKeySource::Key(key) => f(key),
+            MasterKeySource::CreateAt(_) => Err(internal("master key unavailable")),
         }
     }
 
@@ -68,10 +100,11 @@ impl Keyring {
     pub(crate) fn load(&self, record: &StreamRecord) -> Result<(), ApiError> {
         for stored in &record.data_keys {
             let wrapped = WrappedKey::from_text(&stored.wrapped).map_err(internal)?;
-            let raw = self
-                .master
-                .unwrap(&wrapped, &wrap_context(record, stored.version))
-                .map_err(internal)?;
+            let raw = self.with_master(|master| {
+                master
+                    .unwrap(&wrapped, &wrap_context(record, stored.version))
+                    .map_err(internal)
+            })?;
             self.insert(record, DataKey::for_opening(&raw, stored.version));
         }
         Ok(())
@@ -87,10 +120,11 @@ impl Keyring {
             .max()
             .unwrap_or(1);
         let (key, raw) = DataKey::generate(version).map_err(internal)?;
-        let wrapped = self
-            .master
-            .wrap(&raw, &wrap_context(record, version))
-            .map_err(internal)?;
+        let wrapped = self.with_master(|master| {
+            master
+                .wrap(&raw, &wrap_context(record, version))
+                .map_err(internal)
+        })?;
         record.data_keys.push(WrappedDataKey {
             version,
             wrapped: wrapped.to_text(),

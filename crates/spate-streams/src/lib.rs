@@ -21,7 +21,7 @@ pub mod traffic;
 mod validation;
 
 pub use config::ServiceConfig;
-pub use encryption::Keyring;
+pub use encryption::{Keyring, MasterKeySource};
 pub use registry::Kinesis;
 pub use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
 pub use spate_keyring::MasterKey;
