@@ -144,7 +144,7 @@ async fn shutdown_signal() {
 fn master_key(settings: &crate::config::Settings) -> Result<MasterKeySource, String> {
     if let Ok(text) = std::env::var("SPATE_MASTER_KEY") {
         return MasterKey::from_base64(&text)
-            .map(MasterKeySource::Key)
+            .map(|k| MasterKeySource::Key(Box::new(k)))
             .map_err(|e| format!("SPATE_MASTER_KEY: {e}"));
     }
     let path = match (&settings.master_key_file, &settings.data_dir) {
@@ -152,7 +152,7 @@ fn master_key(settings: &crate::config::Settings) -> Result<MasterKeySource, Str
         (None, Some(dir)) => dir.join("master.key"),
         (None, None) => {
             return MasterKey::generate()
-                .map(MasterKeySource::Key)
+                .map(|k| MasterKeySource::Key(Box::new(k)))
                 .map_err(|e| e.to_string())
         }
     };
@@ -160,5 +160,5 @@ fn master_key(settings: &crate::config::Settings) -> Result<MasterKeySource, Str
         return Ok(MasterKeySource::CreateAt(path));
     }
     let (key, _) = MasterKey::load_or_create(&path).map_err(|e| e.to_string())?;
-    Ok(MasterKeySource::Key(key))
+    Ok(MasterKeySource::Key(Box::new(key)))
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Where the master key comes from.
 pub enum MasterKeySource {
     /// A key already at hand (SPATE_MASTER_KEY, an existing key file, or a throw-away key).
-    Key(MasterKey),
+    Key(Box<MasterKey>),
     /// A key file that does not exist yet: created the first time a stream is encrypted, so a
     /// server that never encrypts writes no key and warns about none.
     CreateAt(PathBuf),
@@ -63,7 +63,7 @@ impl Keyring {
                     path.display()
                 );
             }
-            *source = MasterKeySource::Key(key);
+            *source = MasterKeySource::Key(Box::new(key));
         }
         match &*source {
             MasterKeySource::Key(key) => f(key),
