@@ -57,6 +57,16 @@ struct ErrorBody {
     message: String,
 }
 
+/// Reads a whole response body.
+async fn whole_body(response: http::Response<hyper::body::Incoming>) -> Result<Bytes, ClientError> {
+    Ok(response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ClientError::Transport(e.to_string()))?
+        .to_bytes())
+}
+
 /// The error an AWS-style error body describes.
 fn api_error(status: u16, bytes: &[u8]) -> ClientError {
     let err: ErrorBody = serde_json::from_slice(bytes).unwrap_or(ErrorBody {
@@ -121,13 +131,7 @@ impl KinesisClient {
             .await?;
         if response.status().as_u16() >= 300 {
             let status = response.status().as_u16();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ClientError::Transport(e.to_string()))?
-                .to_bytes();
-            return Err(api_error(status, &bytes));
+            return Err(api_error(status, &whole_body(response).await?));
         }
         Ok(response.into_body())
     }
@@ -137,12 +141,7 @@ impl KinesisClient {
     pub async fn call_target(&self, target: &str, body: Vec<u8>) -> Result<Bytes, ClientError> {
         let response = self.send(target, body).await?;
         let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?
-            .to_bytes();
+        let bytes = whole_body(response).await?;
         if status >= 300 {
             return Err(api_error(status, &bytes));
         }

@@ -128,18 +128,7 @@ impl Kinesis {
         }
         self.check_shard_limit(shard_count as usize)?;
         if mode == StreamMode::OnDemand {
-            let on_demand = self
-                .registry()
-                .streams
-                .values()
-                .filter(|s| s.record.mode == StreamMode::OnDemand)
-                .count();
-            if on_demand >= self.config.on_demand_stream_limit as usize {
-                return Err(ApiError::new(
-                    ErrorKind::LimitExceeded,
-                    "Maximum number of ON_DEMAND streams reached.",
-                ));
-            }
+            self.check_on_demand_limit()?;
         }
         let now = self.now();
         let first_log_id = self.registry().next_log_id;
@@ -186,6 +175,23 @@ impl Kinesis {
         self.registry_mut().next_log_id = first_log_id + u64::from(shard_count);
         self.save(record)?;
         Ok(EmptyOutput {})
+    }
+
+    /// One more ON_DEMAND stream must stay within the account's ON_DEMAND stream limit.
+    pub(crate) fn check_on_demand_limit(&self) -> Result<(), ApiError> {
+        let on_demand = self
+            .registry()
+            .streams
+            .values()
+            .filter(|s| s.record.mode == StreamMode::OnDemand)
+            .count();
+        if on_demand >= self.config.on_demand_stream_limit as usize {
+            return Err(ApiError::new(
+                ErrorKind::LimitExceeded,
+                "Maximum number of ON_DEMAND streams reached.",
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn check_shard_limit(&self, additional: usize) -> Result<(), ApiError> {

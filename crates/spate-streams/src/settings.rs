@@ -113,18 +113,7 @@ impl Kinesis {
         }
         switches.push(now);
         if mode == StreamMode::OnDemand {
-            let on_demand = self
-                .registry()
-                .streams
-                .values()
-                .filter(|s| s.record.mode == StreamMode::OnDemand)
-                .count();
-            if on_demand >= self.config.on_demand_stream_limit as usize {
-                return Err(ApiError::new(
-                    ErrorKind::LimitExceeded,
-                    "Maximum number of ON_DEMAND streams reached.",
-                ));
-            }
+            self.check_on_demand_limit()?;
         }
         let mut record = stream.record.clone();
         record.mode = mode;
