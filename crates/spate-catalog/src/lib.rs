@@ -162,6 +162,8 @@ pub enum CatalogError {
     Storage(String),
     #[error("catalog record is corrupted or from an unknown version: {0}")]
     Corrupted(String),
+    #[error("the catalog is read-only (the data directory is on a read-only file system)")]
+    ReadOnly,
 }
 
 /// Durable metadata. Each method is one transaction.

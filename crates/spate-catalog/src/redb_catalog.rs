@@ -12,15 +12,82 @@ const VERSION: &str = "format_version";
 
 pub struct RedbCatalog {
     db: Database,
+    read_only: bool,
 }
 
 fn storage<E: std::fmt::Display>(e: E) -> CatalogError {
     CatalogError::Storage(e.to_string())
 }
 
+/// A copy of the catalog file in memory, for serving a read-only data directory: redb opens
+/// files read-write, and a read-only file system refuses that. Writes stay in memory; the
+/// catalog refuses them before they get here.
+#[derive(Debug)]
+struct MemoryCopy(std::sync::RwLock<Vec<u8>>);
+
+impl redb::StorageBackend for MemoryCopy {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        Ok(self.0.read().unwrap_or_else(|e| e.into_inner()).len() as u64)
+    }
+    fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, std::io::Error> {
+        let data = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        data.get(start..start.saturating_add(len))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| std::io::Error::other("read past the end of the catalog"))
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        let len = usize::try_from(len).map_err(std::io::Error::other)?;
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .resize(len, 0);
+        Ok(())
+    }
+    fn sync_data(&self, _eventual: bool) -> Result<(), std::io::Error> {
+        Ok(())
+    }
+    fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), std::io::Error> {
+        let mut data = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let start = usize::try_from(offset).map_err(std::io::Error::other)?;
+        let end = start + bytes.len();
+        if data.len() < end {
+            data.resize(end, 0);
+        }
+        data[start..end].copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
 impl RedbCatalog {
+    /// Opens a catalog file that may be on a read-only file system: its contents are read into
+    /// memory and every change is refused ([`CatalogError::ReadOnly`]).
+    pub fn open_read_only(path: &Path) -> Result<Self, CatalogError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(storage(e)),
+        };
+        let db = redb::Builder::new()
+            .create_with_backend(MemoryCopy(std::sync::RwLock::new(bytes)))
+            .map_err(storage)?;
+        let mut catalog = RedbCatalog::init(db)?;
+        catalog.read_only = true;
+        Ok(catalog)
+    }
+
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
-        let db = Database::create(path).map_err(storage)?;
+        RedbCatalog::init(Database::create(path).map_err(storage)?)
+    }
+
+    fn refuse_if_read_only(&self) -> Result<(), CatalogError> {
+        if self.read_only {
+            return Err(CatalogError::ReadOnly);
+        }
+        Ok(())
+    }
+
+    fn init(db: Database) -> Result<Self, CatalogError> {
         let txn = db.begin_write().map_err(storage)?;
         {
             let mut meta = txn.open_table(META).map_err(storage)?;
@@ -43,7 +110,10 @@ impl RedbCatalog {
             txn.open_table(STREAMS).map_err(storage)?;
         }
         txn.commit().map_err(storage)?;
-        Ok(RedbCatalog { db })
+        Ok(RedbCatalog {
+            db,
+            read_only: false,
+        })
     }
 }
 
@@ -80,6 +150,7 @@ impl Catalog for RedbCatalog {
     }
 
     fn put_stream(&self, stream: &StreamRecord, next_log_id: u64) -> Result<(), CatalogError> {
+        self.refuse_if_read_only()?;
         let value = serde_json::to_vec(stream).map_err(storage)?;
         let txn = self.db.begin_write().map_err(storage)?;
         {
@@ -96,6 +167,7 @@ impl Catalog for RedbCatalog {
     }
 
     fn delete_stream(&self, name: &str) -> Result<(), CatalogError> {
+        self.refuse_if_read_only()?;
         let txn = self.db.begin_write().map_err(storage)?;
         txn.open_table(STREAMS)
             .map_err(storage)?
@@ -105,6 +177,7 @@ impl Catalog for RedbCatalog {
     }
 
     fn put_account(&self, account: &AccountRecord) -> Result<(), CatalogError> {
+        self.refuse_if_read_only()?;
         let value = serde_json::to_vec(account).map_err(storage)?;
         let txn = self.db.begin_write().map_err(storage)?;
         txn.open_table(META)
@@ -162,6 +235,15 @@ mod tests {
         assert_eq!(state.streams, vec![stream]);
         assert_eq!(state.next_log_id, 8);
         assert!(state.account.billing_commitment_enabled);
+        drop(c);
+        let ro = RedbCatalog::open_read_only(&path).unwrap();
+        assert_eq!(ro.load().unwrap().streams.len(), 1);
+        assert!(matches!(
+            ro.delete_stream("orders"),
+            Err(CatalogError::ReadOnly)
+        ));
+        drop(ro);
+        let c = RedbCatalog::open(&path).unwrap();
         c.delete_stream("orders").unwrap();
         assert!(c.load().unwrap().streams.is_empty());
         let _ = std::fs::remove_dir_all(&dir);

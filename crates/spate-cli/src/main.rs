@@ -2,6 +2,8 @@
 
 mod bench;
 mod config;
+mod data_dir;
+mod log_tool;
 mod serve;
 mod stream;
 
@@ -30,6 +32,9 @@ enum Command {
     /// Operate on a stream of a running server.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
+    /// Check or repair the record log of a stopped server's data directory.
+    #[command(subcommand)]
+    Log(log_tool::LogCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Bench(command) => bench::run(command),
         Command::Stream(command) => stream::run(command),
+        Command::Log(command) => log_tool::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

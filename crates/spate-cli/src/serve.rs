@@ -1,8 +1,6 @@
 //! `spate serve`: open storage, start the services, listen, shut down gracefully.
 
 use crate::config::ServeArgs;
-use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
-use spate_log::storage::{FsStorage, MemStorage, Storage};
 use spate_log::{system_clock, Log, LogOptions, RecordLog};
 use spate_server::ServerOptions;
 use spate_streams::{Keyring, Kinesis, MasterKey, MasterKeySource};
@@ -22,26 +20,29 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let clock = system_clock();
-        let (storage, log_root, catalog): (Arc<dyn Storage>, _, Arc<dyn Catalog>) =
-            match &settings.data_dir {
-                Some(dir) => {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                    let catalog =
-                        RedbCatalog::open(&dir.join("catalog.redb")).map_err(|e| e.to_string())?;
-                    (Arc::new(FsStorage), dir.join("log"), Arc::new(catalog))
-                }
-                None => (
-                    Arc::new(MemStorage::new()),
-                    "/memory/log".into(),
-                    Arc::new(MemCatalog),
-                ),
-            };
+        match spate_log::storage::raise_open_files_limit() {
+            Ok((old, new)) if new > old => {
+                tracing::info!("raised the open files limit from {old} to {new}")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+        }
+        let opened = crate::data_dir::open(settings.data_dir.as_deref())?;
+        if opened.read_only {
+            tracing::warn!(
+                "the data directory is on a read-only file system: serving reads only, every write is refused"
+            );
+        }
         let started = std::time::Instant::now();
+        let options = LogOptions {
+            read_only: opened.read_only,
+            ..LogOptions::default()
+        };
         let log = Arc::new(
-            Log::open(storage, log_root, LogOptions::default(), clock.clone())
+            Log::open(opened.storage.clone(), opened.log_root.clone(), options, clock.clone())
                 .map_err(|e| e.to_string())?,
         );
+        let catalog = opened.catalog.clone();
         let keyring = Keyring::new(master_key(&settings)?, &settings.kms_key_ids);
         let kinesis = Kinesis::open(
             settings.service.clone(),
@@ -53,7 +54,12 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
         tracing::info!("storage recovered in {:?}", started.elapsed());
-        for (name, shards) in &settings.create_streams {
+        let create_streams = if opened.read_only {
+            &[][..]
+        } else {
+            &settings.create_streams[..]
+        };
+        for (name, shards) in create_streams {
             let input = CreateStreamInput {
                 stream_name: Some(name.clone()),
                 shard_count: Some(i64::from(*shards)),

@@ -15,20 +15,31 @@
 //!             16..18  flags and partition key length, big-endian u16:
 //!                       bit 15 = sealed (format 2): the record is an encryption envelope,
 //!                       its partition key is empty and its data is the envelope;
-//!                       bits 0..15 = partition key length (at most 1 KiB, so never bit 15)
+//!                       bit 14 = commit start (format 3): the first frame one group commit
+//!                       wrote to this file;
+//!                       bits 0..14 = partition key length (at most 1 KiB, so never a flag bit)
 //!             18..    partition key (UTF-8), then the data bytes
 //! ```
-//! Format 2 added the sealed flag and nothing else, so version-1 segments read unchanged; a
-//! segment from a newer format stops recovery instead of being taken for a torn write.
+//! Format 2 added the sealed flag and format 3 the commit-start flag, nothing else, so older
+//! segments read unchanged; a segment from a newer format stops recovery instead of being taken
+//! for a torn write.
+//!
+//! Why commit starts are marked: the writer writes a file's next commit only after the previous
+//! one was synced. So a valid commit-start frame after a damaged frame proves the damaged bytes
+//! were synced (and acknowledged) before: that is corruption, never a torn write, and recovery
+//! refuses to cut there (see `recovery`).
 //! Everything read from disk is untrusted: lengths are bounded, CRCs checked, and a frame that
 //! fails either ends the readable part of the segment (a torn write) instead of panicking.
 
 pub const MAGIC: &[u8; 8] = b"SPATELOG";
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest segment format this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Bit of the key-length field that marks a sealed (encrypted) record.
 pub const SEALED_FLAG: u16 = 0x8000;
+/// Bit of the key-length field that marks the first frame a commit wrote to its file.
+pub const COMMIT_START_FLAG: u16 = 0x4000;
+const KEY_LENGTH_MASK: u16 = 0x3fff;
 pub const HEADER_BYTES: usize = 24;
 /// Length + CRC.
 pub const FRAME_PREFIX_BYTES: usize = 8;
@@ -48,6 +59,26 @@ pub struct FrameRef<'a> {
     pub data: &'a [u8],
     /// The data is an encryption envelope (the key is inside it).
     pub sealed: bool,
+    /// The first frame a group commit wrote to this file.
+    pub commit_start: bool,
+}
+
+/// Flags of one frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameFlags {
+    pub sealed: bool,
+    pub commit_start: bool,
+}
+
+impl FrameFlags {
+    fn bits(self) -> u16 {
+        (if self.sealed { SEALED_FLAG } else { 0 })
+            | (if self.commit_start {
+                COMMIT_START_FLAG
+            } else {
+                0
+            })
+    }
 }
 
 /// Why a segment header is not usable.
@@ -76,8 +107,14 @@ pub fn encode_header(base_counter: u64) -> [u8; HEADER_BYTES] {
     h
 }
 
-/// Returns the base counter of a valid header.
-pub fn decode_header(h: &[u8]) -> Result<u64, HeaderError> {
+/// A valid segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub base_counter: u64,
+    pub version: u16,
+}
+
+pub fn decode_header(h: &[u8]) -> Result<Header, HeaderError> {
     if h.len() < HEADER_BYTES || &h[0..8] != MAGIC {
         return Err(HeaderError::Invalid);
     }
@@ -89,7 +126,10 @@ pub fn decode_header(h: &[u8]) -> Result<u64, HeaderError> {
         return Err(HeaderError::Invalid);
     }
     let base = h[16..24].try_into().map_err(|_| HeaderError::Invalid)?;
-    Ok(u64::from_be_bytes(base))
+    Ok(Header {
+        base_counter: u64::from_be_bytes(base),
+        version,
+    })
 }
 
 pub fn frame_len(partition_key: &[u8], data: &[u8]) -> usize {
@@ -103,11 +143,11 @@ pub fn encode_frame(
     arrival_ms: i64,
     partition_key: &[u8],
     data: &[u8],
-    sealed: bool,
+    flags: FrameFlags,
 ) {
     let body_len = BODY_FIXED_BYTES + partition_key.len() + data.len();
     let start = out.len();
-    let flags = if sealed { SEALED_FLAG } else { 0 };
+    let flags = flags.bits();
     out.extend_from_slice(&(body_len as u32).to_be_bytes());
     out.extend_from_slice(&[0u8; 4]);
     out.extend_from_slice(&counter.to_be_bytes());
@@ -141,7 +181,8 @@ pub fn decode_frame(buf: &[u8]) -> Result<(FrameRef<'_>, usize), FrameError> {
     let arrival_ms = i64::from_be_bytes(body[8..16].try_into().map_err(|_| FrameError::Corrupt)?);
     let key_field = u16::from_be_bytes([body[16], body[17]]);
     let sealed = key_field & SEALED_FLAG != 0;
-    let key_len = (key_field & !SEALED_FLAG) as usize;
+    let commit_start = key_field & COMMIT_START_FLAG != 0;
+    let key_len = (key_field & KEY_LENGTH_MASK) as usize;
     if BODY_FIXED_BYTES + key_len > body.len() || (sealed && key_len != 0) {
         return Err(FrameError::Corrupt);
     }
@@ -154,9 +195,27 @@ pub fn decode_frame(buf: &[u8]) -> Result<(FrameRef<'_>, usize), FrameError> {
             partition_key,
             data,
             sealed,
+            commit_start,
         },
         total,
     ))
+}
+
+/// Whether a commit-start frame with a counter of at least `min_counter` could begin at the start
+/// of `buf`, judged from its fixed fields only (no CRC), so that a scan over damaged bytes
+/// computes CRCs only where a later commit could plausibly start.
+pub fn could_start_commit_after(buf: &[u8], min_counter: u64) -> bool {
+    if buf.len() < FRAME_OVERHEAD {
+        return false;
+    }
+    let body_len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    let b = &buf[FRAME_PREFIX_BYTES..];
+    let found = u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let key_field = u16::from_be_bytes([b[16], b[17]]);
+    (BODY_FIXED_BYTES..=MAX_BODY_BYTES).contains(&body_len)
+        && key_field & COMMIT_START_FLAG != 0
+        && found >= min_counter
+        && found - min_counter < 1 << 40
 }
 
 #[cfg(test)]
@@ -167,14 +226,14 @@ mod tests {
     proptest! {
         #[test]
         fn frames_round_trip(counter: u64, arrival: i64, key in proptest::collection::vec(any::<u8>(), 0..300),
-                             data in proptest::collection::vec(any::<u8>(), 0..2000), sealed: bool) {
+                             data in proptest::collection::vec(any::<u8>(), 0..2000), sealed: bool, commit_start: bool) {
             let key = if sealed { Vec::new() } else { key };
             let mut buf = Vec::new();
-            encode_frame(&mut buf, counter, arrival, &key, &data, sealed);
+            encode_frame(&mut buf, counter, arrival, &key, &data, FrameFlags { sealed, commit_start });
             prop_assert_eq!(buf.len(), frame_len(&key, &data));
             let (f, len) = decode_frame(&buf).unwrap();
             prop_assert_eq!(len, buf.len());
-            prop_assert_eq!(f, FrameRef { counter, arrival_ms: arrival, partition_key: &key, data: &data, sealed });
+            prop_assert_eq!(f, FrameRef { counter, arrival_ms: arrival, partition_key: &key, data: &data, sealed, commit_start });
             // Every strict prefix is incomplete, never a panic or a wrong record.
             for cut in 0..buf.len() {
                 prop_assert!(decode_frame(&buf[..cut]).is_err());
@@ -184,7 +243,7 @@ mod tests {
         #[test]
         fn any_single_bit_flip_is_detected(flip in 0usize..(FRAME_OVERHEAD + 20) * 8) {
             let mut buf = Vec::new();
-            encode_frame(&mut buf, 7, 1_700_000_000_000, b"key", b"some data bytes!!", false);
+            encode_frame(&mut buf, 7, 1_700_000_000_000, b"key", b"some data bytes!!", FrameFlags::default());
             let byte = flip / 8 % buf.len();
             buf[byte] ^= 1 << (flip % 8);
             match decode_frame(&buf) {
@@ -197,13 +256,16 @@ mod tests {
     #[test]
     fn header_round_trips_reads_version_1_and_refuses_newer() {
         let h = encode_header(42);
-        assert_eq!(decode_header(&h), Ok(42));
+        assert_eq!(decode_header(&h).map(|h| h.base_counter), Ok(42));
         let mut v1 = h;
         v1[9] = 1;
-        assert_eq!(decode_header(&v1), Ok(42));
+        assert_eq!(decode_header(&v1).map(|h| h.version), Ok(1));
+        let mut v2 = h;
+        v2[9] = 2;
+        assert_eq!(decode_header(&v2).map(|h| h.version), Ok(2));
         let mut newer = h;
-        newer[9] = 3;
-        assert_eq!(decode_header(&newer), Err(HeaderError::NewerVersion(3)));
+        newer[9] = 4;
+        assert_eq!(decode_header(&newer), Err(HeaderError::NewerVersion(4)));
         assert_eq!(decode_header(&h[..10]), Err(HeaderError::Invalid));
     }
 
@@ -226,7 +288,8 @@ mod tests {
                 arrival_ms: 1_700_000_000_123,
                 partition_key: b"key",
                 data: b"value",
-                sealed: false
+                sealed: false,
+                commit_start: false,
             }
         );
     }

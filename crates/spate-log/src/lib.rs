@@ -5,14 +5,21 @@
 //! * Group commit: the writer takes everything queued, writes each shard's bytes to its active
 //!   segment, syncs each touched file once, and only then publishes the new durable tails and
 //!   completes the callers. Readers ([`view`]) never see a record a crash could take back.
-//! * Segments are CRC-framed ([`frame`]); recovery ([`recovery`]) keeps the longest valid prefix of
-//!   each shard's chain of segments and truncates the rest.
-//! * All I/O goes through [`storage::Storage`], so tests simulate power loss and `--in-memory`
-//!   runs the same code without a disk.
+//! * Segments are CRC-framed ([`frame`]); recovery ([`recovery`], [`inspect`]) cuts the torn
+//!   tail a crash can leave at the end of a shard's newest segment, and refuses to start on
+//!   anything else (damage), naming the file and offset.
+//! * A failed write or sync rolls the batch back to the last durable lengths; a full disk or
+//!   descriptor exhaustion fails that batch only, any other I/O error stops writes.
+//! * All I/O goes through [`storage::Storage`], so tests simulate power loss and failed syncs
+//!   ([`mem`]) and `--in-memory` runs the same code without a disk.
 //!
-//! The crash argument is written down in `docs/log-format.md`.
+//! The format and the crash argument are written down in `docs/log-format.md`.
 
+mod commit;
+pub mod files;
 pub mod frame;
+pub mod inspect;
+pub mod mem;
 pub mod recovery;
 pub mod storage;
 pub mod view;
@@ -51,16 +58,36 @@ pub struct Appended {
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum LogError {
-    /// A write or sync failed. The log stops accepting writes: after a failed fsync the state of
-    /// the page cache is unknown, so retrying could acknowledge data that is not on disk.
+    /// A write or sync failed for a reason other than a full disk or too many open files. The
+    /// log stops accepting writes: after a failed fsync the state of the page cache is unknown,
+    /// so retrying could acknowledge data that is not on disk.
     #[error("log I/O error: {0}")]
     Io(String),
-    #[error("the log has stopped after an earlier I/O error or shutdown")]
-    Stopped,
+    #[error("the log has stopped accepting writes after an earlier I/O error ({0})")]
+    Stopped(String),
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    /// The batch was not written because the disk is full or descriptors ran out; it was rolled
+    /// back and the log accepts writes again once the cause clears.
+    #[error("records not written: {0}")]
+    Unavailable(String),
+    /// The writer's queue already holds `queue_max_bytes`: back off and retry.
+    #[error("the log's write queue is full ({queued_bytes} of {queue_max_bytes} bytes queued)")]
+    Overloaded {
+        queued_bytes: usize,
+        queue_max_bytes: usize,
+    },
+    /// The data directory is on a read-only file system: reads only.
+    #[error("the data directory is read-only; records can be read but not written")]
+    ReadOnly,
     #[error("unknown shard {0}")]
     UnknownShard(ShardLogId),
     #[error("corrupted log data: {0}")]
     Corrupted(String),
+    /// A segment a read was about to open was removed by retention (the read continues at the
+    /// first kept record).
+    #[error("segment removed by retention")]
+    Trimmed,
 }
 
 impl From<std::io::Error> for LogError {
@@ -101,6 +128,8 @@ pub trait RecordLog: Send + Sync {
     fn watch(&self, shard: ShardLogId) -> Result<tokio::sync::watch::Receiver<u64>, LogError>;
     fn create_shard(&self, shard: ShardLogId) -> LogFuture<()>;
     fn delete_shard(&self, shard: ShardLogId) -> LogFuture<()>;
+    /// Every shard the log holds (to find shards a crash left behind).
+    fn shards(&self) -> Vec<ShardLogId>;
     /// Drops whole segments whose records all arrived before `before_ms`.
     fn trim(&self, shard: ShardLogId, before_ms: i64) -> LogFuture<()>;
 }

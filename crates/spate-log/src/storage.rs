@@ -1,10 +1,16 @@
-//! The narrow I/O surface the log needs, so that tests can simulate power loss and `--in-memory`
-//! runs the very same log code without a disk.
+//! The narrow I/O surface the log needs, so that tests can simulate power loss and failed syncs
+//! ([`MemStorage`](crate::mem::MemStorage)) and `--in-memory` runs the very same log code
+//! without a disk.
+//!
+//! The operations are the primitives the operating system offers, with their durability rules:
+//! a write is durable only after a successful `sync_data` of its file, and a created, removed or
+//! renamed name is durable only after a `sync_dir` of its parent directory. Helpers such as
+//! [`create_dir_all_durable`] build the durable versions out of them, so the simulator can catch
+//! a missing directory sync.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::Path;
+use std::sync::Arc;
 
 /// One open file. Writes are positional; `sync_data` makes all previous writes durable.
 pub trait StorageFile: Send + Sync {
@@ -16,20 +22,85 @@ pub trait StorageFile: Send + Sync {
     fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
     }
+    /// Drops clean cached pages, so that the next read shows what is on the disk rather than
+    /// pages whose write-back failed (Linux keeps those readable but never writes them). Best
+    /// effort: storages without a cache do nothing.
+    fn drop_cache(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A directory tree of files.
 pub trait Storage: Send + Sync {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Creates one directory (its parent must exist); succeeds if it already exists.
+    fn create_dir(&self, path: &Path) -> io::Result<()>;
+    fn dir_exists(&self, path: &Path) -> io::Result<bool>;
     /// Names of the entries of a directory; empty if it does not exist.
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
     /// Creates (or truncates) a file.
     fn create(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>>;
     fn open(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>>;
     fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Removes a directory and everything in it; succeeds if it does not exist.
     fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
-    /// Makes the directory's entries (created and removed files) durable.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (created, removed and renamed names) durable.
     fn sync_dir(&self, path: &Path) -> io::Result<()>;
+}
+
+/// Creates `path` and every missing ancestor, syncing the parent of each directory it creates,
+/// so the new names survive a power loss.
+pub fn create_dir_all_durable(storage: &dyn Storage, path: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    for ancestor in path.ancestors() {
+        if ancestor.as_os_str().is_empty() || storage.dir_exists(ancestor)? {
+            break;
+        }
+        missing.push(ancestor);
+    }
+    for dir in missing.into_iter().rev() {
+        storage.create_dir(dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            storage.sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Why an I/O operation failed, as far as the log's reaction is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoFailure {
+    /// The disk or quota is full: nothing is known to be damaged; retry once space is back.
+    NoSpace,
+    /// The process or system ran out of file descriptors: retry once some are closed.
+    NoDescriptors,
+    /// The file system is mounted read-only.
+    ReadOnly,
+    /// Anything else, EIO above all: the state of unsynced data is unknown.
+    Other,
+}
+
+const ENFILE: i32 = 23;
+const EMFILE: i32 = 24;
+const ENOSPC: i32 = 28;
+const EROFS: i32 = 30;
+const EDQUOT: i32 = 122;
+
+impl IoFailure {
+    pub fn of(e: &io::Error) -> IoFailure {
+        match e.raw_os_error() {
+            Some(ENOSPC) | Some(EDQUOT) => IoFailure::NoSpace,
+            Some(EMFILE) | Some(ENFILE) => IoFailure::NoDescriptors,
+            Some(EROFS) => IoFailure::ReadOnly,
+            _ => IoFailure::Other,
+        }
+    }
+
+    /// Resource exhaustion that clears by itself; the log stays usable once the failed batch
+    /// is rolled back.
+    pub fn is_transient(self) -> bool {
+        matches!(self, IoFailure::NoSpace | IoFailure::NoDescriptors)
+    }
 }
 
 /// Real files.
@@ -54,11 +125,32 @@ impl StorageFile for FsFile {
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
     }
+    fn drop_cache(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: posix_fadvise only reads its integer arguments; the descriptor is open for
+        // the lifetime of `self.0`.
+        let rc =
+            unsafe { libc::posix_fadvise(self.0.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        match rc {
+            0 => Ok(()),
+            errno => Err(io::Error::from_raw_os_error(errno)),
+        }
+    }
 }
 
 impl Storage for FsStorage {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(path)
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        match std::fs::create_dir(path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+            r => r,
+        }
+    }
+    fn dir_exists(&self, path: &Path) -> io::Result<bool> {
+        match std::fs::metadata(path) {
+            Ok(m) => Ok(m.is_dir()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
         match std::fs::read_dir(path) {
@@ -79,10 +171,17 @@ impl Storage for FsStorage {
         Ok(Arc::new(FsFile(f)))
     }
     fn open(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
-        let f = std::fs::OpenOptions::new()
+        let f = match std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(path)?;
+            .open(path)
+        {
+            // A read-only file system still serves reads.
+            Err(e) if IoFailure::of(&e) == IoFailure::ReadOnly => {
+                std::fs::OpenOptions::new().read(true).open(path)?
+            }
+            r => r?,
+        };
         Ok(Arc::new(FsFile(f)))
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
@@ -94,226 +193,75 @@ impl Storage for FsStorage {
             r => r,
         }
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         std::fs::File::open(path)?.sync_all()
     }
 }
 
-/// Files in memory. With `track_power_loss`, it also keeps what was synced apart from what was
-/// only written, so [`MemStorage::after_power_loss`] can show what a crash of the machine (not
-/// just the process) would leave.
-#[derive(Default)]
-pub struct MemStorage {
-    track_power_loss: bool,
-    tree: Mutex<MemTree>,
-}
-
-#[derive(Default)]
-struct MemTree {
-    dirs: BTreeSet<PathBuf>,
-    files: BTreeMap<PathBuf, Arc<MemFile>>,
-    /// Names made durable by `sync_dir` (only with power-loss tracking).
-    durable_names: BTreeSet<PathBuf>,
-}
-
-#[derive(Default)]
-pub struct MemFile {
-    track_power_loss: bool,
-    data: RwLock<Vec<u8>>,
-    synced: Mutex<Vec<u8>>,
-}
-
-impl MemStorage {
-    pub fn new() -> Self {
-        Self::default()
+/// Whether `path` is on a file system mounted read-only.
+pub fn is_read_only(path: &Path) -> io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = path.as_os_str().as_bytes().to_vec();
+    bytes.push(0);
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `bytes` is NUL-terminated and outlives the call; `stat` is a valid out pointer.
+    let rc = unsafe { libc::statvfs(bytes.as_ptr().cast(), &mut stat) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(stat.f_flag & libc::ST_RDONLY != 0)
+}
 
-    pub fn with_power_loss_tracking() -> Self {
-        MemStorage {
-            track_power_loss: true,
-            ..Self::default()
+/// Raises the soft limit on open files to the hard limit; returns (old, new).
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let old = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(io::Error::last_os_error());
         }
     }
+    Ok((old, limit.rlim_cur))
+}
 
-    /// The storage as a power loss would leave it: only synced bytes of files whose names were
-    /// synced into their directory survive.
-    pub fn after_power_loss(&self) -> MemStorage {
-        let tree = lock(&self.tree);
-        let mut files = BTreeMap::new();
-        for (path, file) in &tree.files {
-            if tree.durable_names.contains(path) {
-                let synced = lock(&file.synced).clone();
-                files.insert(path.clone(), Arc::new(MemFile::with(true, synced)));
+/// An exclusive advisory lock on a file: one process per data directory.
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+impl DirLock {
+    /// Takes the lock or fails at once (naming the holder is up to the caller's message). On a
+    /// read-only file system an existing lock file is locked read-only.
+    pub fn acquire(path: &Path) -> io::Result<DirLock> {
+        use std::os::fd::AsRawFd;
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path);
+        let file = match opened {
+            Err(e) if IoFailure::of(&e) == IoFailure::ReadOnly && path.exists() => {
+                std::fs::File::open(path)?
             }
-        }
-        MemStorage {
-            track_power_loss: true,
-            tree: Mutex::new(MemTree {
-                dirs: tree.dirs.clone(),
-                durable_names: files.keys().cloned().collect(),
-                files,
-            }),
-        }
-    }
-
-    /// The storage as a process crash would leave it: everything written survives.
-    pub fn after_process_crash(&self) -> MemStorage {
-        let tree = lock(&self.tree);
-        let files = tree
-            .files
-            .iter()
-            .map(|(p, f)| {
-                (
-                    p.clone(),
-                    Arc::new(MemFile::with(self.track_power_loss, read(&f.data).clone())),
-                )
-            })
-            .collect();
-        MemStorage {
-            track_power_loss: self.track_power_loss,
-            tree: Mutex::new(MemTree {
-                dirs: tree.dirs.clone(),
-                files,
-                durable_names: tree.durable_names.clone(),
-            }),
-        }
-    }
-
-    /// Every file and its bytes (for tests that inspect the disk image).
-    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        lock(&self.tree)
-            .files
-            .iter()
-            .map(|(p, f)| (p.clone(), read(&f.data).clone()))
-            .collect()
-    }
-}
-
-impl MemFile {
-    fn with(track_power_loss: bool, data: Vec<u8>) -> Self {
-        MemFile {
-            track_power_loss,
-            synced: Mutex::new(if track_power_loss {
-                data.clone()
-            } else {
-                Vec::new()
-            }),
-            data: RwLock::new(data),
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(|e| e.into_inner())
-}
-fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(|e| e.into_inner())
-}
-
-impl StorageFile for MemFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let data = read(&self.data);
-        let start = (offset as usize).min(data.len());
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let mut data = write(&self.data);
-        let end = offset as usize + buf.len();
-        if data.len() < end {
-            data.resize(end, 0);
-        }
-        data[offset as usize..end].copy_from_slice(buf);
-        Ok(())
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        if self.track_power_loss {
-            *lock(&self.synced) = read(&self.data).clone();
-        }
-        Ok(())
-    }
-    fn len(&self) -> io::Result<u64> {
-        Ok(read(&self.data).len() as u64)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        write(&self.data).resize(len as usize, 0);
-        Ok(())
-    }
-}
-
-fn not_found(path: &Path) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("{} not found", path.display()),
-    )
-}
-
-impl Storage for MemStorage {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        let mut tree = lock(&self.tree);
-        for ancestor in path.ancestors() {
-            tree.dirs.insert(ancestor.to_path_buf());
-        }
-        Ok(())
-    }
-    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        let tree = lock(&self.tree);
-        let children = |p: &PathBuf| -> Option<String> {
-            (p.parent() == Some(path))
-                .then(|| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .flatten()
+            other => other?,
         };
-        let mut names: Vec<String> = tree.dirs.iter().filter_map(children).collect();
-        names.extend(tree.files.keys().filter_map(children));
-        Ok(names)
-    }
-    fn create(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
-        let mut tree = lock(&self.tree);
-        let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        if !tree.dirs.contains(&parent) {
-            return Err(not_found(&parent));
+        // SAFETY: flock only takes the descriptor and a flag; the file outlives the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
         }
-        let file = Arc::new(MemFile::with(self.track_power_loss, Vec::new()));
-        tree.files.insert(path.to_path_buf(), file.clone());
-        Ok(file)
-    }
-    fn open(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
-        let tree = lock(&self.tree);
-        match tree.files.get(path) {
-            Some(f) => Ok(f.clone()),
-            None => Err(not_found(path)),
-        }
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        let mut tree = lock(&self.tree);
-        tree.files
-            .remove(path)
-            .map(|_| ())
-            .ok_or_else(|| not_found(path))
-    }
-    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        let mut tree = lock(&self.tree);
-        tree.files.retain(|p, _| !p.starts_with(path));
-        tree.dirs.retain(|p| !p.starts_with(path));
-        tree.durable_names.retain(|p| !p.starts_with(path));
-        Ok(())
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        let mut tree = lock(&self.tree);
-        let names: Vec<PathBuf> = tree
-            .files
-            .keys()
-            .filter(|p| p.parent() == Some(path))
-            .cloned()
-            .collect();
-        let present: BTreeSet<PathBuf> = names.iter().cloned().collect();
-        tree.durable_names
-            .retain(|p| p.parent() != Some(path) || present.contains(p));
-        tree.durable_names.extend(names);
-        Ok(())
+        Ok(DirLock { _file: file })
     }
 }

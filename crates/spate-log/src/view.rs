@@ -1,13 +1,15 @@
 //! What readers see of a shard: its durable segments and a sparse index over them.
 //!
 //! The writer publishes into a [`ShardView`] only after a sync, so every byte a reader can reach
-//! is durable. Readers hold the lock only to copy out a segment handle and a start offset; the
-//! file reads happen outside it.
+//! is durable. Readers hold the lock only to copy out a segment's path, extent and a start
+//! offset; they open the file through the [`FileCache`] and read it outside the lock.
 
+use crate::files::FileCache;
 use crate::frame::{decode_frame, FrameError, HEADER_BYTES};
 use crate::storage::StorageFile;
 use crate::LogError;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One sparse index entry: the record with `counter` starts at `offset` and arrived at `arrival_ms`.
@@ -21,7 +23,7 @@ pub struct IndexEntry {
 #[derive(Clone)]
 pub struct SegmentView {
     pub base_counter: u64,
-    pub file: Arc<dyn StorageFile>,
+    pub path: Arc<PathBuf>,
     /// Counter after the last durable record of this segment.
     pub next_counter: u64,
     /// Bytes of the file that are durable and complete.
@@ -36,7 +38,7 @@ impl SegmentView {
     pub fn reader(&self) -> SegmentRead {
         SegmentRead {
             base_counter: self.base_counter,
-            file: self.file.clone(),
+            path: self.path.clone(),
             next_counter: self.next_counter,
             durable_len: self.durable_len,
         }
@@ -47,7 +49,7 @@ impl SegmentView {
 #[derive(Clone)]
 pub struct SegmentRead {
     pub base_counter: u64,
-    pub file: Arc<dyn StorageFile>,
+    pub path: Arc<PathBuf>,
     pub next_counter: u64,
     pub durable_len: u64,
 }
@@ -186,16 +188,24 @@ const READ_CHUNK_BYTES: usize = 1 << 20;
 /// Scans frames of `seg` from byte `start`, calling `visit` with each record until it returns
 /// false or the durable end is reached. The frames' bytes are handed out from a reused buffer.
 pub fn scan_segment(
+    files: &FileCache,
     seg: &SegmentRead,
     start: u64,
     mut visit: impl FnMut(crate::frame::FrameRef<'_>) -> bool,
 ) -> Result<(), LogError> {
+    if start >= seg.durable_len {
+        return Ok(());
+    }
+    let file = files.get(&seg.path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LogError::Trimmed,
+        _ => LogError::from(e),
+    })?;
     let mut buf: Vec<u8> = Vec::new();
     let mut offset = start;
     while offset < seg.durable_len {
         let want = ((seg.durable_len - offset) as usize).min(READ_CHUNK_BYTES.max(buf.capacity()));
         buf.resize(want, 0);
-        let n = read_full(seg.file.as_ref(), &mut buf, offset)?;
+        let n = read_full(file.as_ref(), &mut buf, offset)?;
         let mut pos = 0;
         loop {
             match decode_frame(&buf[pos..n]) {
@@ -231,8 +241,8 @@ pub fn scan_segment(
 
 fn corrupt(seg: &SegmentRead, offset: u64) -> LogError {
     LogError::Corrupted(format!(
-        "segment {} has a bad frame at byte {offset} below its durable end",
-        seg.base_counter
+        "{} has a bad frame at byte {offset}, below its durable end",
+        seg.path.display()
     ))
 }
 
@@ -257,6 +267,7 @@ pub(crate) fn read_full(
 /// any is available, whatever its size.
 pub fn read_records(
     view: &parking::ViewLock,
+    files: &FileCache,
     from: u64,
     max_records: usize,
     max_bytes: usize,
@@ -277,7 +288,7 @@ pub fn read_records(
             break;
         };
         let mut full = false;
-        scan_segment(&seg, start, |f| {
+        let scanned = scan_segment(files, &seg, start, |f| {
             if f.counter < next {
                 return true;
             }
@@ -305,7 +316,12 @@ pub fn read_records(
                 sealed: f.sealed,
             });
             true
-        })?;
+        });
+        match scanned {
+            // Retention removed the segment after the lookup: continue at the first kept one.
+            Err(LogError::Trimmed) if next < parking::read(view).tail().first_counter => continue,
+            other => other?,
+        }
         if full || next < seg.next_counter {
             break;
         }
@@ -316,7 +332,11 @@ pub fn read_records(
 }
 
 /// Finds the first counter at or after `epoch_ms`.
-pub fn seek_time(view: &parking::ViewLock, epoch_ms: i64) -> Result<u64, LogError> {
+pub fn seek_time(
+    view: &parking::ViewLock,
+    files: &FileCache,
+    epoch_ms: i64,
+) -> Result<u64, LogError> {
     let (located, tail) = {
         let v = parking::read(view);
         (v.locate_time(epoch_ms), v.tail())
@@ -325,7 +345,7 @@ pub fn seek_time(view: &parking::ViewLock, epoch_ms: i64) -> Result<u64, LogErro
         return Ok(tail.next_counter);
     };
     let mut found = seg.next_counter;
-    scan_segment(&seg, start, |f| {
+    scan_segment(files, &seg, start, |f| {
         if f.arrival_ms >= epoch_ms {
             found = f.counter;
             return false;

@@ -1,110 +1,13 @@
 //! The log against in-memory storage: round trips, segment rolling, time seeks, retention, and
 //! recovery after a process crash, a power loss, and a torn write at every byte offset.
 
-use spate_log::storage::{MemStorage, Storage};
-use spate_log::{
-    segment_path, shard_dir, AppendRecord, Appended, Clock, Log, LogOptions, RecordLog,
-};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+mod common;
+
+use common::*;
+use spate_log::mem::MemStorage;
+use spate_log::storage::Storage;
+use spate_log::{segment_path, shard_dir, Log, RecordLog};
 use std::sync::Arc;
-
-fn root() -> PathBuf {
-    PathBuf::from("/data")
-}
-
-fn small_segments() -> LogOptions {
-    LogOptions {
-        segment_max_bytes: 4096,
-        index_interval_bytes: 512,
-        ..LogOptions::default()
-    }
-}
-
-struct TestClock(Arc<AtomicI64>);
-
-impl TestClock {
-    fn new(start: i64) -> Self {
-        TestClock(Arc::new(AtomicI64::new(start)))
-    }
-    fn clock(&self) -> Clock {
-        let t = self.0.clone();
-        Arc::new(move || t.load(Ordering::SeqCst))
-    }
-    fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-fn open(storage: Arc<dyn Storage>, clock: &TestClock) -> Log {
-    Log::open(storage, root(), small_segments(), clock.clock()).expect("open log")
-}
-
-fn record(shard: u64, i: usize) -> AppendRecord {
-    AppendRecord {
-        shard,
-        partition_key: format!("key-{i}"),
-        data: format!("payload number {i} of shard {shard}").into_bytes(),
-        sealed: false,
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn read_all(log: &Log, shard: u64) -> Vec<(u64, i64, String, Vec<u8>)> {
-    let batch = log
-        .read(shard, 0, usize::MAX, usize::MAX, i64::MIN)
-        .unwrap();
-    batch
-        .records()
-        .map(|r| {
-            (
-                r.counter,
-                r.arrival_ms,
-                r.partition_key.to_string(),
-                r.data.to_vec(),
-            )
-        })
-        .collect()
-}
-
-/// Appends `n` records per shard, one append call each, advancing the clock between calls.
-fn fill(log: &Log, clock: &TestClock, shards: &[u64], n: usize) -> Vec<(AppendRecord, Appended)> {
-    let mut acked = Vec::new();
-    for i in 0..n {
-        let records: Vec<AppendRecord> = shards.iter().map(|&s| record(s, i)).collect();
-        let acks = block_on(log.append(records.clone())).unwrap();
-        acked.extend(records.into_iter().zip(acks));
-        clock.advance(10);
-    }
-    acked
-}
-
-fn assert_all_present(log: &Log, acked: &[(AppendRecord, Appended)]) {
-    for (r, a) in acked {
-        let batch = log
-            .read(r.shard, a.counter, 1, usize::MAX, i64::MIN)
-            .unwrap();
-        let got = batch
-            .records()
-            .next()
-            .unwrap_or_else(|| panic!("record {} of shard {} missing", a.counter, r.shard));
-        assert_eq!(
-            (got.counter, got.arrival_ms, got.partition_key, got.data),
-            (
-                a.counter,
-                a.arrival_ms,
-                r.partition_key.as_str(),
-                &r.data[..]
-            )
-        );
-    }
-}
 
 #[test]
 fn appends_read_back_in_order_across_segments() {
@@ -272,8 +175,10 @@ fn torn_last_record_is_truncated_at_every_offset() {
     }
 }
 
+/// A damaged record with later commits after it was acknowledged: recovery must refuse to start
+/// (naming the file) rather than cut it, and must change nothing on disk.
 #[test]
-fn corrupt_byte_in_a_record_truncates_from_there() {
+fn corrupt_byte_followed_by_later_commits_refuses_to_start() {
     let base = Arc::new(MemStorage::new());
     let clock = TestClock::new(1_000);
     let log = open(base.clone(), &clock);
@@ -294,8 +199,15 @@ fn corrupt_byte_in_a_record_truncates_from_there() {
         .unwrap()
         .write_all_at(&[bytes[flip_at] ^ 0xff], flip_at as u64)
         .unwrap();
-    let log = open(Arc::new(storage), &clock);
-    assert_eq!(read_all(&log, 1).len(), 7);
+    let before = storage.files();
+    let storage = Arc::new(storage);
+    let error = Log::open(storage.clone(), root(), small_segments(), clock.clock())
+        .err()
+        .expect("recovery must refuse damaged acknowledged records");
+    let text = error.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("spate log repair"), "{text}");
+    assert_eq!(storage.files(), before, "nothing on disk may change");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! `cargo bench -p spate-streams --bench hot_path` (release profile, like everything else).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use spate_log::storage::MemStorage;
+use spate_log::mem::MemStorage;
 use spate_log::{system_clock, AppendRecord, Log, LogOptions, RecordLog};
 use spate_streams::hashing::{even_ranges, hash_key};
 use spate_wire::codec::{decode, encode, Encoding};

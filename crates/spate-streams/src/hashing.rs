@@ -11,6 +11,11 @@ pub fn hash_key(partition_key: &str) -> u128 {
 /// `floor(2^128 / n)` wide and the last one runs to `2^128 - 1`.
 pub fn even_ranges(n: u32) -> Vec<(u128, u128)> {
     let n = u128::from(n.max(1));
+    // floor(2^128 / n), computed without 2^128: one more than floor((2^128 - 1) / n) exactly when
+    // n divides 2^128. For n = 1 that is 2^128 itself, which does not fit: one range covers all.
+    if n == 1 {
+        return vec![(0, u128::MAX)];
+    }
     let width = u128::MAX / n + u128::from(u128::MAX % n == n - 1);
     (0..n)
         .map(|i| {
@@ -52,6 +57,12 @@ mod tests {
         let three = even_ranges(3);
         assert_eq!(three[0].1, 113427455640312821154458202477256070484);
         assert_eq!(three[1].0, 113427455640312821154458202477256070485);
+    }
+
+    #[test]
+    fn one_shard_covers_everything() {
+        assert_eq!(even_ranges(1), vec![(0, u128::MAX)]);
+        assert_eq!(even_ranges(0), vec![(0, u128::MAX)]);
     }
 
     proptest! {

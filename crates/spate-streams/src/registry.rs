@@ -118,11 +118,61 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 pub(crate) fn catalog_error(e: CatalogError) -> ApiError {
-    internal(e)
+    match e {
+        CatalogError::ReadOnly => log_error(LogError::ReadOnly),
+        other => internal(other),
+    }
 }
 
+/// Log failures as clients see them: a full queue is throttling, a full disk or descriptor
+/// exhaustion is a retryable failure that names its cause (nothing was written), a stopped or
+/// read-only log says why writes are refused.
 pub(crate) fn log_error(e: LogError) -> ApiError {
-    internal(e)
+    match e {
+        LogError::Overloaded { .. } => ApiError::new(
+            ErrorKind::ProvisionedThroughputExceeded,
+            format!("Rate exceeded: {e}. Retry with backoff."),
+        ),
+        LogError::Unavailable(cause) => {
+            tracing::warn!("write failed: {cause}");
+            ApiError::new(
+                ErrorKind::InternalFailure,
+                format!("The records were not written: {cause}. Retry later."),
+            )
+        }
+        LogError::ReadOnly => ApiError::new(
+            ErrorKind::InternalFailure,
+            "The server is read-only (its data directory is on a read-only file system): records can be read but not written.",
+        ),
+        LogError::Stopped(cause) => ApiError::new(
+            ErrorKind::InternalFailure,
+            format!("The server refuses writes after a storage error ({cause}); an operator must restart it."),
+        ),
+        other => internal(other),
+    }
+}
+
+/// Deletes log shards no stream refers to: a crash between a stream's deletion from the catalog
+/// and the deletion of its records, or between creating shards and committing a new stream,
+/// leaves them behind.
+async fn remove_orphan_shards(log: &dyn RecordLog, registry: &Registry) -> Result<(), ApiError> {
+    let referenced: std::collections::HashSet<u64> = registry
+        .streams
+        .values()
+        .flat_map(|s| s.record.shards.iter().map(|sh| sh.log_id))
+        .collect();
+    for id in log
+        .shards()
+        .into_iter()
+        .filter(|id| !referenced.contains(id))
+    {
+        tracing::info!("removing log shard {id:016x}, which no stream refers to");
+        match log.delete_shard(id).await {
+            Ok(()) | Err(LogError::ReadOnly) => {}
+            Err(e) => return Err(log_error(e)),
+        }
+    }
+    Ok(())
 }
 
 impl Kinesis {
@@ -142,12 +192,17 @@ impl Kinesis {
         };
         for record in loaded.streams {
             for shard in &record.shards {
-                log.create_shard(shard.log_id).await.map_err(log_error)?;
+                match log.create_shard(shard.log_id).await {
+                    // A read-only log serves the shards it has; a missing one reads as empty.
+                    Ok(()) | Err(LogError::ReadOnly) => {}
+                    Err(e) => return Err(log_error(e)),
+                }
             }
             registry
                 .streams
                 .insert(record.name.clone(), Arc::new(Stream::new(record, &config)));
         }
+        remove_orphan_shards(log.as_ref(), &registry).await?;
         let kinesis = Arc::new(Kinesis {
             log,
             catalog,
