@@ -682,7 +682,7 @@ def test_idle_subscription_gets_heartbeat_events(spawn_server, subscribe):
     [
         ("unknown consumer", "ResourceNotFoundException"),
         ("consumer of an unknown stream", "ResourceNotFoundException"),
-        ("malformed consumer ARN", "InvalidArgumentException"),
+        ("malformed consumer ARN", "ValidationException"),
         ("unknown shard", "ResourceNotFoundException"),
         ("AT_SEQUENCE_NUMBER without SequenceNumber", "InvalidArgumentException"),
         ("AFTER_SEQUENCE_NUMBER without SequenceNumber", "InvalidArgumentException"),

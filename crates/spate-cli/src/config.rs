@@ -3,6 +3,7 @@
 
 use clap::Args;
 use serde::Deserialize;
+use spate_server::{AuthMode, ServerOptions};
 use spate_streams::config::AutoscaleConfig;
 use spate_streams::ServiceConfig;
 use std::path::PathBuf;
@@ -99,6 +100,44 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub create_streams: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// The front door's settings (see `spate_server::ServerOptions` for what each bounds).
+#[derive(Args, Debug, Default)]
+pub struct ServerArgs {
+    /// Credentials check: `presence` (SigV4 parts must be present and well formed; signatures
+    /// are not verified yet) or `none`.
+    #[arg(long, env = "SPATE_AUTH")]
+    pub auth: Option<String>,
+    /// Connections open at once.
+    #[arg(long, env = "SPATE_CONNECTIONS_MAX")]
+    pub connections_max: Option<usize>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "SPATE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Time for a request's headers to arrive, in milliseconds.
+    #[arg(long, env = "SPATE_HEADER_READ_TIMEOUT_MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Time for a request's body to arrive, in milliseconds.
+    #[arg(long, env = "SPATE_BODY_READ_TIMEOUT_MS")]
+    pub body_read_timeout_ms: Option<u64>,
+    /// An idle connection is closed after this many milliseconds.
+    #[arg(long, env = "SPATE_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// A connection whose responses make no progress this long is closed, in milliseconds.
+    #[arg(long, env = "SPATE_RESPONSE_STALL_TIMEOUT_MS")]
+    pub response_stall_timeout_ms: Option<u64>,
+    /// Bytes of unsent responses the server holds at most.
+    #[arg(long, env = "SPATE_RESPONSE_BUFFER_BYTES_MAX")]
+    pub response_buffer_bytes_max: Option<usize>,
+    /// Bytes of unsent responses one connection holds at most.
+    #[arg(long, env = "SPATE_CONNECTION_RESPONSE_BUFFER_BYTES_MAX")]
+    pub connection_response_buffer_bytes_max: Option<usize>,
+    /// HTTP/2 requests open at once on one connection.
+    #[arg(long, env = "SPATE_H2_MAX_CONCURRENT_STREAMS")]
+    pub h2_max_concurrent_streams: Option<u32>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -131,6 +170,16 @@ struct FileConfig {
     create_streams: Option<Vec<String>>,
     master_key_file: Option<PathBuf>,
     kms_key_ids: Option<Vec<String>>,
+    auth: Option<String>,
+    connections_max: Option<usize>,
+    max_body_bytes: Option<usize>,
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    response_stall_timeout_ms: Option<u64>,
+    response_buffer_bytes_max: Option<usize>,
+    connection_response_buffer_bytes_max: Option<usize>,
+    h2_max_concurrent_streams: Option<u32>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -144,6 +193,57 @@ pub struct Settings {
     pub create_streams: Vec<(String, u32)>,
     pub master_key_file: Option<PathBuf>,
     pub kms_key_ids: Vec<String>,
+    pub server: ServerOptions,
+}
+
+/// The front door's options: flags, then the file, then defaults.
+fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, String> {
+    let d = ServerOptions::default();
+    let auth = match args.auth.as_deref().or(file.auth.as_deref()) {
+        None | Some("presence") => AuthMode::Presence,
+        Some("none") => AuthMode::None,
+        Some(other) => return Err(format!("--auth {other}: expected presence or none")),
+    };
+    Ok(ServerOptions {
+        auth,
+        connections_max: args
+            .connections_max
+            .or(file.connections_max)
+            .unwrap_or(d.connections_max),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(d.max_body_bytes),
+        header_read_timeout_ms: args
+            .header_read_timeout_ms
+            .or(file.header_read_timeout_ms)
+            .unwrap_or(d.header_read_timeout_ms),
+        body_read_timeout_ms: args
+            .body_read_timeout_ms
+            .or(file.body_read_timeout_ms)
+            .unwrap_or(d.body_read_timeout_ms),
+        idle_timeout_ms: args
+            .idle_timeout_ms
+            .or(file.idle_timeout_ms)
+            .unwrap_or(d.idle_timeout_ms),
+        response_stall_timeout_ms: args
+            .response_stall_timeout_ms
+            .or(file.response_stall_timeout_ms)
+            .unwrap_or(d.response_stall_timeout_ms),
+        response_buffer_bytes_max: args
+            .response_buffer_bytes_max
+            .or(file.response_buffer_bytes_max)
+            .unwrap_or(d.response_buffer_bytes_max),
+        connection_response_buffer_bytes_max: args
+            .connection_response_buffer_bytes_max
+            .or(file.connection_response_buffer_bytes_max)
+            .unwrap_or(d.connection_response_buffer_bytes_max),
+        h2_max_concurrent_streams: args
+            .h2_max_concurrent_streams
+            .or(file.h2_max_concurrent_streams)
+            .unwrap_or(d.h2_max_concurrent_streams),
+        shutdown_grace_ms: d.shutdown_grace_ms,
+    })
 }
 
 impl ServeArgs {
@@ -156,6 +256,7 @@ impl ServeArgs {
             }
             None => FileConfig::default(),
         };
+        let server = server_options(self.server, &file)?;
         let defaults = ServiceConfig::default();
         let scale = AutoscaleConfig::default();
         let in_memory = self.in_memory || file.in_memory.unwrap_or(false);
@@ -170,6 +271,7 @@ impl ServeArgs {
             .map(|s| parse_stream_spec(s))
             .collect::<Result<_, _>>()?;
         Ok(Settings {
+            server,
             host: self
                 .host
                 .or(file.host)

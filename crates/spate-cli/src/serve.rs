@@ -2,9 +2,11 @@
 
 use crate::config::ServeArgs;
 use spate_log::{system_clock, Log, LogOptions, RecordLog};
-use spate_server::ServerOptions;
+use spate_server::Router;
+use spate_streams::api::{AdminApi, KinesisApi};
+use spate_streams::model::StreamName;
+use spate_streams::streams::CreateStream;
 use spate_streams::{Keyring, Kinesis, MasterKey, MasterKeySource};
-use spate_wire::kinesis::CreateStreamInput;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,12 +62,17 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
             &settings.create_streams[..]
         };
         for (name, shards) in create_streams {
-            let input = CreateStreamInput {
-                stream_name: Some(name.clone()),
-                shard_count: Some(i64::from(*shards)),
-                ..Default::default()
+            let stream = StreamName::parse(name)
+                .ok_or_else(|| format!("--create-stream {name}: not a valid stream name"))?;
+            let request = CreateStream {
+                name: stream,
+                mode: spate_catalog::StreamMode::Provisioned,
+                shard_count: Some(*shards),
+                tags: Default::default(),
+                max_record_size_kib: None,
+                warm_throughput_mibps: None,
             };
-            match kinesis.create_stream(input).await {
+            match kinesis.streams.create(request).await {
                 Ok(_) => tracing::info!("created stream {name} with {shards} shards"),
                 Err(e) if e.kind == spate_wire::ErrorKind::ResourceInUse => {}
                 Err(e) => return Err(format!("creating stream {name}: {e}")),
@@ -106,14 +113,13 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
                 }
             })
         };
-        spate_server::serve(
-            listener,
-            kinesis,
-            ServerOptions::default(),
-            shutdown_signal(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        // One line per service behind the front door.
+        let router = Router::new()
+            .with_target(KinesisApi::new(kinesis.clone()))
+            .with_target(AdminApi::new(kinesis.clone()));
+        spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())?;
         maintenance.abort();
         scaler.abort();
         log.shutdown();

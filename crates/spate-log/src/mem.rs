@@ -401,6 +401,22 @@ impl StorageFile for MemFile {
         Ok(lock(&self.state).data.len() as u64)
     }
 
+    /// Clean cached pages are dropped; the next read shows the disk: pages whose write-back
+    /// failed show what is durable there (and vanish past the durable end), dirty pages stay.
+    fn drop_cache(&self) -> io::Result<()> {
+        let mut state = lock(&self.state);
+        if !self.track_power_loss || state.lost.is_empty() {
+            return Ok(());
+        }
+        state.data = state.persistable();
+        state.lost.clear();
+        let durable_end = state.synced.len();
+        if state.dirty.iter().all(|r| r.end <= durable_end) && state.data.len() > durable_end {
+            state.data.truncate(durable_end);
+        }
+        Ok(())
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.faults.check(FaultOp::SetLen)?;
         let mut state = lock(&self.state);

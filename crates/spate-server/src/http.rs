@@ -1,83 +1,103 @@
-//! Connections, request bodies, responses.
+//! Connections: HTTP/1.1 and HTTP/2 cleartext on one port, a bounded number of them, each
+//! watched for idleness and stalled responses; graceful drain at shutdown.
 
-use crate::kinesis_routes;
-use crate::subscribe::ServerBody;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Either, Full, Limited};
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use crate::body::{Budget, ConnectionBudget, ServerBody};
+use crate::conn::{watchdog, ConnState, TrackedIo};
+use crate::metrics::{Metrics, Operational};
+use crate::options::ServerOptions;
+use crate::request::handle;
+use crate::router::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use spate_streams::Kinesis;
-use spate_wire::codec::{encode, Encoding};
-use spate_wire::{ApiError, ErrorKind};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// Largest request body accepted: a 10 MiB PutRecords grows by a third in base64.
-    pub max_body_bytes: usize,
-    /// Connections still open this long after shutdown starts are dropped.
-    pub shutdown_grace_ms: u64,
+/// Everything a request handler needs, shared by all connections.
+pub(crate) struct Shared {
+    pub router: Router,
+    pub options: ServerOptions,
+    pub metrics: Arc<Metrics>,
 }
 
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions {
-            max_body_bytes: 16 << 20,
-            shutdown_grace_ms: 5_000,
-        }
-    }
-}
-
-/// Serves until `shutdown` resolves, then stops accepting and drains open connections.
+/// Serves until `shutdown` resolves, then stops accepting, tells the services, and drains open
+/// connections (for at most `shutdown_grace_ms`).
 pub async fn serve(
     listener: TcpListener,
-    kinesis: Arc<Kinesis>,
+    router: Router,
     options: ServerOptions,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let metrics = Arc::new(Metrics::default());
+    let router = router.with_rest(Arc::new(Operational {
+        metrics: metrics.clone(),
+    }));
+    let shared = Arc::new(Shared {
+        router,
+        options: options.clone(),
+        metrics,
+    });
+    let builder = http_builder(&options);
+    let budget = Budget::new(
+        options.response_buffer_bytes_max,
+        options.connection_response_buffer_bytes_max,
+        Duration::from_millis(options.response_stall_timeout_ms),
+    );
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let options = Arc::new(options);
+    let slots = Arc::new(Semaphore::new(options.connections_max.max(1)));
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let kinesis = kinesis.clone();
-                let options = options.clone();
-                let service = hyper::service::service_fn(move |req| {
-                    let kinesis = kinesis.clone();
-                    let options = options.clone();
-                    async move { Ok::<_, std::convert::Infallible>(handle(req, &kinesis, &options).await) }
-                });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                });
-            }
+        // Take a connection slot before accepting: past `connections_max`, clients wait in the
+        // kernel's listen backlog instead of taking descriptors.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
             _ = &mut shutdown => break,
-        }
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = ConnState::new();
+        let connection_budget = budget.for_connection();
+        let service = service_for(shared.clone(), state.clone(), connection_budget);
+        let io = TokioIo::new(TrackedIo::new(stream, state.clone()));
+        let conn = graceful.watch(
+            builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned(),
+        );
+        let idle = Duration::from_millis(options.idle_timeout_ms);
+        let stall = Duration::from_millis(options.response_stall_timeout_ms);
+        let metrics = shared.metrics.clone();
+        tokio::spawn(async move {
+            metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!("connection ended: {e}");
+                },
+                why = watchdog(state, idle, stall) => tracing::debug!("closing connection: {why}"),
+            }
+            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
+        });
     }
     drop(listener);
     // Event streams would hold their connections open until the grace period ends.
-    kinesis.close_subscriptions();
+    shared.router.close();
     let grace = Duration::from_millis(options.shutdown_grace_ms);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
@@ -88,173 +108,36 @@ pub async fn serve(
     Ok(())
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    kinesis: &Arc<Kinesis>,
-    options: &ServerOptions,
-) -> Response<ServerBody> {
-    let subscribe = req
-        .headers()
-        .get("x-amz-target")
-        .is_some_and(|t| t.as_bytes() == SUBSCRIBE_TARGET.as_bytes());
-    if subscribe && req.method() == Method::POST {
-        let encoding = Encoding::from_content_type(
-            req.headers()
-                .get(hyper::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-        );
-        return match read_body(req, options, encoding).await {
-            Ok(body) => crate::subscribe::subscribe(kinesis, encoding, &body).await,
-            Err(response) => response.map(Either::Left),
-        };
-    }
-    handle_unary(req, kinesis, options).await.map(Either::Left)
+fn http_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(options.header_read_timeout_ms));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(options.h2_max_concurrent_streams)
+        // Detects peers that vanished without closing.
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
 }
 
-/// SubscribeToShard answers with an event stream; everything else with one body.
-const SUBSCRIBE_TARGET: &str = "Kinesis_20131202.SubscribeToShard";
-
-/// Reads a request body up to the limit; a too large or broken body is an error response.
-async fn read_body(
-    req: Request<Incoming>,
-    options: &ServerOptions,
-    encoding: Encoding,
-) -> Result<Bytes, Response<Full<Bytes>>> {
-    match Limited::new(req.into_body(), options.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(body) => Ok(body.to_bytes()),
-        Err(e) => {
-            let too_big = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let message = if too_big {
-                format!(
-                    "Request body exceeds the maximum of {} bytes.",
-                    options.max_body_bytes
-                )
-            } else {
-                format!("Could not read the request body: {e}")
-            };
-            let mut response = error(encoding, &ApiError::new(ErrorKind::Serialization, message));
-            if too_big {
-                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-            }
-            Err(response)
-        }
-    }
-}
-
-async fn handle_unary(
-    req: Request<Incoming>,
-    kinesis: &Arc<Kinesis>,
-    options: &ServerOptions,
-) -> Response<Full<Bytes>> {
-    if req.method() == Method::GET {
-        return match req.uri().path() {
-            "/health" | "/healthz" => text(StatusCode::OK, "ok\n"),
-            _ => text(StatusCode::NOT_FOUND, "not found\n"),
-        };
-    }
-    let encoding = Encoding::from_content_type(
-        req.headers()
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    if req.method() != Method::POST {
-        return error(
-            encoding,
-            &ApiError::new(ErrorKind::UnknownOperation, "Only POST is supported."),
-        );
-    }
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = match read_body(req, options, encoding).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    if let Some(operation) = target.strip_prefix(spate_wire::admin::TARGET_PREFIX) {
-        return kinesis_routes::dispatch_admin(kinesis, operation, encoding, &body).await;
-    }
-    match target.strip_prefix(spate_wire::kinesis::TARGET_PREFIX) {
-        Some(operation) => kinesis_routes::dispatch(kinesis, operation, encoding, &body).await,
-        None => error(
-            encoding,
-            &ApiError::new(
-                ErrorKind::UnknownOperation,
-                format!("Unknown operation: {target}"),
-            ),
-        ),
-    }
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *r.status_mut() = status;
-    r
-}
-
-static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A UUID-shaped request id, unique per process (and, with the start time mixed in, across runs).
-fn request_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let state = std::collections::hash_map::RandomState::new();
-    let mut h = state.build_hasher();
-    h.write_u64(n);
-    let a = h.finish();
-    let b = state.hash_one(n.wrapping_add(0x9e37_79b9_7f4a_7c15));
-    let x = (u128::from(a) << 64) | u128::from(b);
-    let s = format!("{x:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &s[0..8],
-        &s[8..12],
-        &s[12..16],
-        &s[16..20],
-        &s[20..32]
-    )
-}
-
-pub(crate) fn respond(
-    encoding: Encoding,
-    status: StatusCode,
-    body: Vec<u8>,
-) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(encoding.content_type()),
-    );
-    with_request_id(r)
-}
-
-/// Adds a fresh `x-amzn-RequestId`.
-pub(crate) fn with_request_id<B>(mut r: Response<B>) -> Response<B> {
-    if let Ok(id) = hyper::header::HeaderValue::from_str(&request_id()) {
-        r.headers_mut().insert("x-amzn-requestid", id);
-    }
-    r
-}
-
-pub(crate) fn error(encoding: Encoding, e: &ApiError) -> Response<Full<Bytes>> {
-    if e.kind == ErrorKind::InternalFailure {
-        tracing::error!("{e}");
-    } else {
-        tracing::debug!("{e}");
-    }
-    let status = StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut r = respond(encoding, status, encode(encoding, &e.body()));
-    r.headers_mut().insert(
-        "x-amzn-errortype",
-        hyper::header::HeaderValue::from_static(e.kind.code()),
-    );
-    r
+fn service_for(
+    shared: Arc<Shared>,
+    state: Arc<ConnState>,
+    budget: ConnectionBudget,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<ServerBody>,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<hyper::Response<ServerBody>, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        let state = state.clone();
+        let budget = budget.clone();
+        async move { Ok(handle(req, &shared, &state, &budget).await) }
+    })
 }

@@ -1,8 +1,23 @@
-//! The front door: HTTP/1.1 and HTTP/2 cleartext on one port, `X-Amz-Target` routing to the
-//! services, the error envelope, and `/health`.
+//! The front door: one listener for every service (HTTP/1.1 and HTTP/2 cleartext on one port).
+//!
+//! * [`router`]: AWS JSON services by `X-Amz-Target` prefix, REST services by method and path.
+//! * [`edge`]: AWS's protocol edges (method, content type, target, body syntax, credentials
+//!   presence) answered as AWS answers them, before a service sees a request.
+//! * Written once for every service: request ids, CORS, body limits, the connection limit,
+//!   idle and stall timeouts, the response buffer budget, metrics (`/metrics`), `/health`, and
+//!   graceful drain.
 
+pub mod auth;
+mod body;
+mod conn;
+pub mod edge;
 mod http;
-mod kinesis_routes;
-mod subscribe;
+mod metrics;
+mod options;
+mod request;
+pub mod router;
 
-pub use http::{serve, ServerOptions};
+pub use auth::AuthMode;
+pub use http::serve;
+pub use options::ServerOptions;
+pub use router::Router;

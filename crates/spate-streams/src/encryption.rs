@@ -6,13 +6,11 @@
 //! after stay as they were, and each read opens whatever it finds. Data keys live in the catalog
 //! wrapped by the master key, so the data directory alone reveals no record.
 
-use crate::registry::{internal, Kinesis, Stream};
-use crate::validation as check;
+use crate::errors::internal;
+use crate::store::Stream;
 use spate_catalog::{StreamRecord, WrappedDataKey};
 use spate_keyring::{canonical_kms_key, DataKey, MasterKey, WrappedKey, AWS_MANAGED_KEY};
-use spate_wire::kinesis::*;
-use spate_wire::validate::Validator;
-use spate_wire::{ApiError, ErrorKind};
+use spate_wire::ApiError;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -176,12 +174,18 @@ impl Sealer {
     }
 }
 
-impl Kinesis {
+impl Keyring {
+    /// Whether StartStreamEncryption may name this key (in canonical form).
+    pub(crate) fn knows(&self, canonical: &str) -> bool {
+        self.known.contains(canonical)
+    }
+
+    /// The sealer for new records of `stream`.
     pub(crate) fn sealer(&self, stream: &Stream) -> Result<Sealer, ApiError> {
         let Some(version) = stream.record.sealing_key_version else {
             return Ok(Sealer { key: None });
         };
-        let key = self.keyring.get(&stream.record, version).ok_or_else(|| {
+        let key = self.get(&stream.record, version).ok_or_else(|| {
             internal(format!(
                 "data key {version} of {} is not loaded",
                 stream.record.name
@@ -201,98 +205,9 @@ impl Kinesis {
         let version = spate_keyring::envelope_version(envelope)
             .ok_or_else(|| internal("a sealed record has no key version"))?;
         let key = self
-            .keyring
             .get(&stream.record, version)
             .ok_or_else(|| internal(format!("no data key {version} for {}", stream.record.name)))?;
         key.open(&seal_context(&stream.record), envelope)
             .map_err(internal)
-    }
-
-    fn check_encryption_input(v: &mut Validator, input: &StreamEncryptionInput) {
-        check::stream_ref(v, input);
-        v.required(&input.encryption_type, "encryptionType")
-            .required(&input.key_id, "keyId");
-        v.one_of(
-            input.encryption_type.as_deref(),
-            "encryptionType",
-            &["NONE", "KMS"],
-        );
-        v.length(input.key_id.as_deref(), "keyId", 1, 2048);
-    }
-
-    fn require_kms_type(input: &StreamEncryptionInput) -> Result<(), ApiError> {
-        if input.encryption_type.as_deref() == Some("NONE") {
-            return Err(ApiError::new(
-                ErrorKind::InvalidArgument,
-                "Encryption type cannot be NONE.",
-            ));
-        }
-        Ok(())
-    }
-
-    pub async fn start_stream_encryption(
-        &self,
-        input: StreamEncryptionInput,
-    ) -> Result<EmptyOutput, ApiError> {
-        let mut v = Validator::new();
-        Self::check_encryption_input(&mut v, &input);
-        v.finish()?;
-        Self::require_kms_type(&input)?;
-        let key_id = input.key_id.clone().unwrap_or_default();
-        let canonical = canonical_kms_key(&key_id).ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::InvalidArgument,
-                format!("Received KeyId {key_id} is not a properly formatted key ID, key ARN, alias name or alias ARN."),
-            )
-        })?;
-        let _guard = self.control.lock().await;
-        let stream = self.lookup_named(&input)?;
-        if !self.keyring.known.contains(&canonical) {
-            return Err(ApiError::new(
-                ErrorKind::KmsNotFound,
-                format!(
-                    "Key '{key_id}' does not exist. The request was rejected because the specified entity or resource can't be found."
-                ),
-            ));
-        }
-        self.require_active(&stream)?;
-        let mut record = stream.record.clone();
-        self.keyring.rotate(&mut record)?;
-        record.encryption_key_id = Some(key_id);
-        self.save_updating(record)?;
-        Ok(EmptyOutput {})
-    }
-
-    pub async fn stop_stream_encryption(
-        &self,
-        input: StreamEncryptionInput,
-    ) -> Result<EmptyOutput, ApiError> {
-        let mut v = Validator::new();
-        Self::check_encryption_input(&mut v, &input);
-        v.finish()?;
-        Self::require_kms_type(&input)?;
-        let _guard = self.control.lock().await;
-        let stream = self.lookup_named(&input)?;
-        self.require_active(&stream)?;
-        let mut record = stream.record.clone();
-        record.encryption_key_id = None;
-        record.sealing_key_version = None;
-        self.save_updating(record)?;
-        Ok(EmptyOutput {})
-    }
-
-    /// At start-up: unwrap every stored data key, and give each encrypted stream a fresh sealing
-    /// key (a key's nonce counter only lives as long as the process).
-    pub(crate) fn load_keys(&self) -> Result<(), ApiError> {
-        let streams: Vec<Arc<Stream>> = self.registry().streams.values().cloned().collect();
-        for stream in streams {
-            self.keyring.load(&stream.record)?;
-            if stream.record.sealing_key_version.is_some() {
-                let mut record = stream.record.clone();
-                self.keyring.rotate(&mut record)?;
-                self.save(record)?;
-            }
-        }
-        Ok(())
     }
 }

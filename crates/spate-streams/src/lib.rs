@@ -1,28 +1,39 @@
-//! The Kinesis Data Streams service: pure logic over a [`RecordLog`] and a [`Catalog`].
+//! The Kinesis Data Streams service.
 //!
-//! Each operation takes its typed wire request, validates it (AWS's messages), does one service
-//! step, and returns a typed response or an [`ApiError`]; no HTTP or JSON here.
+//! * [`api`]: the wire edge; validates each request into domain values ([`model`]) and calls
+//!   one component. The front door dispatches to [`api::KinesisApi`].
+//! * Components, each owning its state and locks: [`streams::Streams`] (control plane, tags,
+//!   ListShards), [`records::Records`] (data plane), [`reshard::Resharding`] (splits, merges,
+//!   ON_DEMAND scaling), [`consumers::Consumers`] (enhanced fan-out, SubscribeToShard),
+//!   [`settings::Settings`] (mode, limits, monitoring, encryption, policies).
+//! * [`store`]: the stream registry they share, persisted through the catalog.
+//!
+//! No HTTP here, and no JSON outside `api`.
 
-mod autoscale;
+pub mod api;
 pub mod config;
-mod consumers;
-mod control;
-mod data;
+pub mod consumers;
 pub mod encryption;
+mod errors;
 pub mod hashing;
 pub mod iterator;
-mod registry;
-mod reshard;
+pub mod model;
+mod output;
+pub mod records;
+pub mod reshard;
 pub mod sequence;
-mod settings;
+mod service;
+pub mod settings;
+mod shards;
+mod store;
+pub mod streams;
 pub mod subscribe;
 mod tags;
 pub mod traffic;
-mod validation;
 
 pub use config::ServiceConfig;
 pub use encryption::{Keyring, MasterKeySource};
-pub use registry::Kinesis;
+pub use service::Kinesis;
 pub use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
 pub use spate_keyring::MasterKey;
 pub use spate_log::RecordLog;

@@ -1,11 +1,15 @@
 //! Stream settings that do not touch the shard map: capacity mode, warm throughput, maximum
 //! record size, enhanced (shard-level) monitoring, and resource policies.
 
-use crate::registry::{Kinesis, Stream};
-use crate::validation as check;
+use crate::encryption::Keyring;
+use crate::errors::{invalid, limit_exceeded};
+use crate::model::{StreamArn, StreamRef};
+use crate::output::warm_throughput;
+use crate::store::{Stream, StreamStore};
+use crate::streams::{check_on_demand_limit, require_active};
 use spate_catalog::{Lifecycle, StreamMode, StreamRecord};
+use spate_keyring::canonical_kms_key;
 use spate_wire::kinesis::*;
-use spate_wire::validate::Validator;
 use spate_wire::{ApiError, ErrorKind};
 use std::sync::Arc;
 
@@ -26,75 +30,49 @@ const MODE_SWITCHES_PER_DAY: usize = 2;
 /// A resource policy document may hold at most this many bytes (AWS: 20 KiB).
 const MAX_POLICY_BYTES: usize = 20 * 1024;
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorKind::InvalidArgument, message)
-}
-
 /// The metric names a request asks for, "ALL" expanded.
-fn expand_metrics(requested: &[String]) -> Vec<&'static str> {
+pub(crate) fn expand_metrics(requested: &[String]) -> Vec<&'static str> {
     SHARD_LEVEL_METRICS
         .into_iter()
         .filter(|m| requested.iter().any(|r| r == m || r == "ALL"))
         .collect()
 }
 
-impl Kinesis {
-    /// Saves a changed stream and shows it UPDATING for the configured delay.
-    pub(crate) fn save_updating(&self, mut record: StreamRecord) -> Result<Arc<Stream>, ApiError> {
-        if self.config.updating_delay_ms > 0 {
-            record.lifecycle = Lifecycle::Updating {
-                until_ms: self.now() + self.config.updating_delay_ms as i64,
-            };
-        }
-        self.save(record)
+/// Stream settings that do not touch the shard map.
+pub struct Settings {
+    store: Arc<StreamStore>,
+    keyring: Arc<Keyring>,
+}
+
+impl Settings {
+    pub(crate) fn new(store: Arc<StreamStore>, keyring: Arc<Keyring>) -> Settings {
+        Settings { store, keyring }
     }
 
-    /// The ARN-only operations (UpdateStreamMode, UpdateMaxRecordSize) look their stream up here.
-    fn lookup_by_arn(&self, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
-        let name = self.name_from_arn(arn.unwrap_or_default())?;
-        self.lookup(Some(name), None)
+    /// Saves a changed stream and shows it UPDATING for the configured delay.
+    async fn save_updating(&self, mut record: StreamRecord) -> Result<Arc<Stream>, ApiError> {
+        if self.store.config.updating_delay_ms > 0 {
+            record.lifecycle = Lifecycle::Updating {
+                until_ms: self.store.now() + self.store.config.updating_delay_ms as i64,
+            };
+        }
+        self.store.save(record).await
     }
 
     pub async fn update_stream_mode(
         &self,
-        input: UpdateStreamModeInput,
-    ) -> Result<EmptyOutput, ApiError> {
-        let mode = input
-            .stream_mode_details
-            .as_ref()
-            .and_then(|m| m.stream_mode.as_deref());
-        let mut v = Validator::new();
-        v.required(&input.stream_arn, "streamARN")
-            .required(&input.stream_mode_details, "streamModeDetails");
-        check::stream_arn(&mut v, input.stream_arn.as_deref(), "streamARN");
-        if input.stream_mode_details.is_some() {
-            v.required(&mode, "streamModeDetails.streamMode");
-        }
-        v.one_of(
-            mode,
-            "streamModeDetails.streamMode",
-            &["PROVISIONED", "ON_DEMAND"],
-        );
-        v.range(
-            input.warm_throughput_mi_bps,
-            "warmThroughputMiBps",
-            0,
-            i64::MAX,
-        );
-        v.finish()?;
-        let mode = if mode == Some("ON_DEMAND") {
-            StreamMode::OnDemand
-        } else {
-            StreamMode::Provisioned
-        };
-        let _guard = self.control.lock().await;
-        let stream = self.lookup_by_arn(input.stream_arn.as_deref())?;
-        self.require_active(&stream)?;
+        stream: &StreamRef,
+        mode: StreamMode,
+        warm_throughput_mibps: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        require_active(&self.store, &stream)?;
         if stream.record.mode == mode {
             // AWS documents no error for this; peers and Terraform treat it as a no-op.
-            return Ok(EmptyOutput {});
+            return Ok(());
         }
-        let now = self.now();
+        let now = self.store.now();
         let mut switches: Vec<i64> = stream
             .record
             .mode_switches_ms
@@ -103,56 +81,43 @@ impl Kinesis {
             .filter(|&t| now - t < 86_400_000)
             .collect();
         if switches.len() >= MODE_SWITCHES_PER_DAY {
-            return Err(ApiError::new(
-                ErrorKind::LimitExceeded,
-                format!(
-                    "Rate exceeded for stream {} under account {}.",
-                    stream.record.name, self.config.account_id
-                ),
-            ));
+            return Err(limit_exceeded(format!(
+                "Rate exceeded for stream {} under account {}.",
+                stream.record.name, self.store.config.account_id
+            )));
         }
         switches.push(now);
         if mode == StreamMode::OnDemand {
-            self.check_on_demand_limit()?;
+            check_on_demand_limit(&self.store)?;
         }
         let mut record = stream.record.clone();
         record.mode = mode;
         record.mode_switches_ms = switches;
-        if let Some(mibps) = input.warm_throughput_mi_bps {
+        if let Some(mibps) = warm_throughput_mibps {
             record.warm_throughput_mibps = Some(mibps);
         }
-        self.save_updating(record)?;
-        Ok(EmptyOutput {})
+        self.save_updating(record).await?;
+        Ok(())
     }
 
-    pub async fn update_stream_warm_throughput(
+    pub async fn update_warm_throughput(
         &self,
-        input: UpdateStreamWarmThroughputInput,
+        stream: &StreamRef,
+        target: i64,
     ) -> Result<UpdateStreamWarmThroughputOutput, ApiError> {
-        let mut v = Validator::new();
-        check::stream_ref(&mut v, &input);
-        v.required(&input.warm_throughput_mi_bps, "warmThroughputMiBps");
-        v.range(
-            input.warm_throughput_mi_bps,
-            "warmThroughputMiBps",
-            0,
-            i64::MAX,
-        );
-        v.finish()?;
-        let _guard = self.control.lock().await;
-        let stream = self.lookup_named(&input)?;
-        self.require_active(&stream)?;
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        require_active(&self.store, &stream)?;
         if stream.record.mode != StreamMode::OnDemand {
             return Err(invalid(format!(
                 "Warm throughput can only be set on streams in ON_DEMAND mode. Stream {} under account {} is in PROVISIONED mode.",
-                stream.record.name, self.config.account_id
+                stream.record.name, self.store.config.account_id
             )));
         }
-        let before = self.warm_throughput(&stream);
+        let before = warm_throughput(&stream);
         let mut record = stream.record.clone();
-        let target = input.warm_throughput_mi_bps.unwrap_or_default();
         record.warm_throughput_mibps = Some(target);
-        let stream = self.save_updating(record)?;
+        let stream = self.save_updating(record).await?;
         Ok(UpdateStreamWarmThroughputOutput {
             stream_arn: stream.arn.clone(),
             stream_name: stream.record.name.clone(),
@@ -164,88 +129,31 @@ impl Kinesis {
         })
     }
 
-    /// Warm throughput as DescribeStreamSummary reports it (ON_DEMAND streams only).
-    pub(crate) fn warm_throughput(&self, stream: &Stream) -> Option<WarmThroughput> {
-        if stream.record.mode != StreamMode::OnDemand {
-            return None;
-        }
-        let target = stream.record.warm_throughput_mibps.unwrap_or(0);
-        // Each open shard takes 1 MiB/s of writes, so the current figure is what the shard map
-        // provides now; the ON_DEMAND scaler splits shards until it reaches the target.
-        let current = stream.open_shard_count() as i64;
-        Some(WarmThroughput {
-            target_mi_bps: target,
-            current_mi_bps: current,
-        })
-    }
-
     pub async fn update_max_record_size(
         &self,
-        input: UpdateMaxRecordSizeInput,
-    ) -> Result<EmptyOutput, ApiError> {
-        let mut v = Validator::new();
-        v.required(&input.stream_arn, "streamARN")
-            .required(&input.max_record_size_in_ki_b, "maxRecordSizeInKiB");
-        check::stream_arn(&mut v, input.stream_arn.as_deref(), "streamARN");
-        v.range(
-            input.max_record_size_in_ki_b,
-            "maxRecordSizeInKiB",
-            1024,
-            10240,
-        );
-        v.finish()?;
-        let _guard = self.control.lock().await;
-        let stream = self.lookup_by_arn(input.stream_arn.as_deref())?;
-        self.require_active(&stream)?;
+        stream: &StreamRef,
+        kib: i64,
+    ) -> Result<(), ApiError> {
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        require_active(&self.store, &stream)?;
         let mut record = stream.record.clone();
-        record.max_record_size_kib = input.max_record_size_in_ki_b.unwrap_or(1024);
-        self.save_updating(record)?;
-        Ok(EmptyOutput {})
+        record.max_record_size_kib = kib;
+        self.save_updating(record).await?;
+        Ok(())
     }
 
-    pub async fn enable_enhanced_monitoring(
+    /// Enables (or disables) shard-level metrics; `requested` may hold "ALL".
+    pub async fn change_monitoring(
         &self,
-        input: EnhancedMonitoringInput,
-    ) -> Result<EnhancedMonitoringOutput, ApiError> {
-        self.change_monitoring(input, true).await
-    }
-
-    pub async fn disable_enhanced_monitoring(
-        &self,
-        input: EnhancedMonitoringInput,
-    ) -> Result<EnhancedMonitoringOutput, ApiError> {
-        self.change_monitoring(input, false).await
-    }
-
-    async fn change_monitoring(
-        &self,
-        input: EnhancedMonitoringInput,
+        stream: &StreamRef,
+        requested: &[String],
         enable: bool,
     ) -> Result<EnhancedMonitoringOutput, ApiError> {
-        let mut v = Validator::new();
-        check::stream_ref(&mut v, &input);
-        v.required(&input.shard_level_metrics, "shardLevelMetrics");
-        let metrics = input.shard_level_metrics.clone().unwrap_or_default();
-        v.count(
-            input.shard_level_metrics.as_ref().map(Vec::len),
-            "shardLevelMetrics",
-            1,
-            7,
-        );
-        let mut allowed = SHARD_LEVEL_METRICS.to_vec();
-        allowed.push("ALL");
-        for (i, m) in metrics.iter().enumerate() {
-            v.one_of(
-                Some(m),
-                &format!("shardLevelMetrics.{}.member", i + 1),
-                &allowed,
-            );
-        }
-        v.finish()?;
-        let _guard = self.control.lock().await;
-        let stream = self.lookup_named(&input)?;
-        self.require_active(&stream)?;
-        let requested = expand_metrics(&metrics);
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        require_active(&self.store, &stream)?;
+        let requested = expand_metrics(requested);
         let current = stream.record.shard_level_metrics.clone();
         let desired: Vec<String> = SHARD_LEVEL_METRICS
             .into_iter()
@@ -262,7 +170,7 @@ impl Kinesis {
             .collect();
         let mut record = stream.record.clone();
         record.shard_level_metrics = desired.clone();
-        let stream = self.save(record)?;
+        let stream = self.store.save(record).await?;
         Ok(EnhancedMonitoringOutput {
             stream_name: stream.record.name.clone(),
             stream_arn: stream.arn.clone(),
@@ -271,49 +179,30 @@ impl Kinesis {
         })
     }
 
-    fn validate_policy_arn(v: &mut Validator, arn: &Option<String>) {
-        v.required(arn, "resourceARN");
-        v.length(arn.as_deref(), "resourceARN", 1, 2048);
-    }
-
     /// The stream a resource policy ARN names.
-    fn policy_stream(&self, arn: Option<&str>) -> Result<Arc<Stream>, ApiError> {
-        let arn = arn.unwrap_or_default();
+    fn policy_stream(&self, arn: &str) -> Result<Arc<Stream>, ApiError> {
         if arn.contains("/consumer/") {
             return Err(ApiError::new(
                 ErrorKind::ResourceNotFound,
                 format!("Consumer {arn} not found."),
             ));
         }
-        self.lookup_by_arn(Some(arn))
+        let parsed = StreamArn::parse(arn).ok_or_else(|| invalid(format!("Invalid ARN: {arn}")))?;
+        self.store.resolve(&StreamRef::Arn(parsed))
     }
 
-    pub async fn put_resource_policy(
-        &self,
-        input: ResourcePolicyInput,
-    ) -> Result<EmptyOutput, ApiError> {
-        let mut v = Validator::new();
-        Self::validate_policy_arn(&mut v, &input.resource_arn);
-        v.required(&input.policy, "policy");
-        v.finish()?;
-        let policy = input.policy.unwrap_or_default();
+    pub async fn put_resource_policy(&self, arn: &str, policy: String) -> Result<(), ApiError> {
         validate_policy(&policy)?;
-        let _guard = self.control.lock().await;
-        let stream = self.policy_stream(input.resource_arn.as_deref())?;
+        let _guard = self.store.control.lock().await;
+        let stream = self.policy_stream(arn)?;
         let mut record = stream.record.clone();
         record.resource_policy = Some(policy);
-        self.save(record)?;
-        Ok(EmptyOutput {})
+        self.store.save(record).await?;
+        Ok(())
     }
 
-    pub fn get_resource_policy(
-        &self,
-        input: ResourcePolicyInput,
-    ) -> Result<GetResourcePolicyOutput, ApiError> {
-        let mut v = Validator::new();
-        Self::validate_policy_arn(&mut v, &input.resource_arn);
-        v.finish()?;
-        let stream = self.policy_stream(input.resource_arn.as_deref())?;
+    pub fn get_resource_policy(&self, arn: &str) -> Result<GetResourcePolicyOutput, ApiError> {
+        let stream = self.policy_stream(arn)?;
         Ok(GetResourcePolicyOutput {
             // AWS answers an empty document when no policy is attached.
             policy: stream
@@ -324,15 +213,9 @@ impl Kinesis {
         })
     }
 
-    pub async fn delete_resource_policy(
-        &self,
-        input: ResourcePolicyInput,
-    ) -> Result<EmptyOutput, ApiError> {
-        let mut v = Validator::new();
-        Self::validate_policy_arn(&mut v, &input.resource_arn);
-        v.finish()?;
-        let _guard = self.control.lock().await;
-        let stream = self.policy_stream(input.resource_arn.as_deref())?;
+    pub async fn delete_resource_policy(&self, arn: &str) -> Result<(), ApiError> {
+        let _guard = self.store.control.lock().await;
+        let stream = self.policy_stream(arn)?;
         if stream.record.resource_policy.is_none() {
             return Err(ApiError::new(
                 ErrorKind::ResourceNotFound,
@@ -341,8 +224,42 @@ impl Kinesis {
         }
         let mut record = stream.record.clone();
         record.resource_policy = None;
-        self.save(record)?;
-        Ok(EmptyOutput {})
+        self.store.save(record).await?;
+        Ok(())
+    }
+
+    /// StartStreamEncryption: `key_id` as the client named it.
+    pub async fn start_encryption(&self, stream: &StreamRef, key_id: &str) -> Result<(), ApiError> {
+        let canonical = canonical_kms_key(key_id).ok_or_else(|| {
+            invalid(format!("Received KeyId {key_id} is not a properly formatted key ID, key ARN, alias name or alias ARN."))
+        })?;
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        if !self.keyring.knows(&canonical) {
+            return Err(ApiError::new(
+                ErrorKind::KmsNotFound,
+                format!(
+                    "Key '{key_id}' does not exist. The request was rejected because the specified entity or resource can't be found."
+                ),
+            ));
+        }
+        require_active(&self.store, &stream)?;
+        let mut record = stream.record.clone();
+        self.keyring.rotate(&mut record)?;
+        record.encryption_key_id = Some(key_id.to_string());
+        self.save_updating(record).await?;
+        Ok(())
+    }
+
+    pub async fn stop_encryption(&self, stream: &StreamRef) -> Result<(), ApiError> {
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        require_active(&self.store, &stream)?;
+        let mut record = stream.record.clone();
+        record.encryption_key_id = None;
+        record.sealing_key_version = None;
+        self.save_updating(record).await?;
+        Ok(())
     }
 }
 

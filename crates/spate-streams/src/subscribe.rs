@@ -9,12 +9,12 @@
 //! subscription: at most one event is read ahead of what the connection accepted, and producers
 //! and other consumers never wait for it.
 
-use crate::consumers::consumer_status;
-use crate::data::RecordsPage;
-use crate::registry::{Kinesis, Stream};
-use crate::validation::{self as check, format_shard_id, parse_shard_id};
-use spate_wire::kinesis::SubscribeToShardInput;
-use spate_wire::validate::Validator;
+use crate::consumers::{consumer_status, ConsumerRef, Consumers};
+use crate::errors::{internal, log_error, not_found, shard_not_found};
+use crate::model::{ShardId, StartingPosition};
+use crate::records::{Records, RecordsPage};
+use crate::store::{Status, Stream};
+use spate_catalog::{Lifecycle, ShardRecord};
 use spate_wire::{ApiError, ErrorKind};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,10 +29,6 @@ pub const EVENT_MAX_RECORDS: usize = 10_000;
 /// A newer subscription for the same consumer and shard is refused within this window.
 const EXCLUSIVE_WINDOW: Duration = Duration::from_secs(5);
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorKind::InvalidArgument, message)
-}
-
 struct Active {
     id: u64,
     started: Instant,
@@ -40,10 +36,29 @@ struct Active {
 }
 
 /// The live subscriptions, per (consumer ARN, shard index).
-#[derive(Default)]
 pub(crate) struct Subscriptions {
     active: Mutex<HashMap<(String, u32), Active>>,
     next_id: AtomicU64,
+    /// Set when the server shuts down: live subscriptions end cleanly.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Subscriptions {
+    fn default() -> Self {
+        Subscriptions {
+            active: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            closing: watch::channel(false).0,
+        }
+    }
+}
+
+impl Subscriptions {
+    /// Ends every subscription normally (at shutdown: clients resubscribe elsewhere or later,
+    /// from their last continuation).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
 }
 
 /// What a subscription yields next.
@@ -55,7 +70,8 @@ pub enum SubscriptionEvent {
 }
 
 pub struct Subscription {
-    kinesis: Arc<Kinesis>,
+    consumers: Arc<Consumers>,
+    records: Arc<Records>,
     stream_name: String,
     stream_created_ms: i64,
     consumer_name: String,
@@ -76,42 +92,18 @@ pub struct Subscription {
     done: bool,
 }
 
-impl Kinesis {
-    /// Validates a SubscribeToShard request and starts the subscription; errors here are
-    /// answered as plain HTTP errors, before any event.
-    pub async fn subscribe_to_shard(
+impl Consumers {
+    /// Starts a SubscribeToShard subscription; errors here are answered as plain HTTP errors,
+    /// before any event.
+    pub async fn subscribe(
         self: &Arc<Self>,
-        input: SubscribeToShardInput,
+        consumer: &ConsumerRef,
+        shard_id: &str,
+        start: &StartingPosition,
     ) -> Result<Subscription, ApiError> {
-        let kind = input
-            .starting_position
-            .as_ref()
-            .and_then(|p| p.kind.clone());
-        let kind = kind.as_deref();
-        let mut v = Validator::new();
-        v.required(&input.consumer_arn, "consumerARN")
-            .required(&input.shard_id, "shardId")
-            .required(&input.starting_position, "startingPosition");
-        if input.starting_position.is_some() {
-            v.required(&kind, "startingPosition.type");
-        }
-        v.length(input.consumer_arn.as_deref(), "consumerARN", 1, 2048);
-        check::shard_id(&mut v, input.shard_id.as_deref(), "shardId");
-        v.one_of(
-            kind,
-            "startingPosition.type",
-            &[
-                "AT_SEQUENCE_NUMBER",
-                "AFTER_SEQUENCE_NUMBER",
-                "TRIM_HORIZON",
-                "LATEST",
-                "AT_TIMESTAMP",
-            ],
-        );
-        v.finish()?;
-        let consumer_arn = input.consumer_arn.as_deref().unwrap_or_default();
-        let (stream, consumer) = self.resolve_consumer(None, None, Some(consumer_arn))?;
-        let now = self.now();
+        let config = &self.store.config;
+        let (stream, consumer) = self.resolve(consumer)?;
+        let now = self.store.now();
         if consumer_status(&consumer, now) != "ACTIVE" {
             return Err(ApiError::new(
                 ErrorKind::ResourceInUse,
@@ -120,44 +112,30 @@ impl Kinesis {
                     consumer.name,
                     consumer.created_ms / 1000,
                     stream.record.name,
-                    self.config.account_id
+                    config.account_id
                 ),
             ));
         }
-        if !matches!(stream.status(now), "ACTIVE" | "UPDATING") {
-            return Err(self.not_found(&stream.record.name));
+        if !matches!(stream.status(now), Status::Active | Status::Updating) {
+            return Err(not_found(config, &stream.record.name));
         }
-        let shard_id = input.shard_id.as_deref().unwrap_or_default();
-        let shard = parse_shard_id(shard_id)
-            .and_then(|i| stream.shard(i))
+        let shard = ShardId::resolve(shard_id)
+            .and_then(|id| stream.shard(id.0))
             .ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::ResourceNotFound,
-                    format!(
-                        "Shard {shard_id} in stream {} under account {} does not exist",
-                        stream.record.name, self.config.account_id
-                    ),
-                )
+                let shown =
+                    ShardId::resolve(shard_id).map_or(shard_id.to_string(), |i| i.to_string());
+                shard_not_found(config, &stream.record.name, &shown)
             })?
             .clone();
-        let start = input.starting_position.unwrap_or_default();
-        if start.kind.as_deref() == Some("AT_TIMESTAMP") && start.timestamp.is_none() {
-            return Err(invalid("Timestamp must be specified for AT_TIMESTAMP."));
-        }
-        let (position, min_arrival_ms) = self.start_position(
-            &stream,
-            &shard,
-            kind.unwrap_or_default(),
-            start.sequence_number.as_deref(),
-            start.timestamp,
-            "SubscribeToShard",
-        )?;
+        let (position, min_arrival_ms) =
+            self.records
+                .start_position(&stream, &shard, start, "SubscribeToShard")?;
         let key = (stream.consumer_arn(&consumer), shard.index);
         let (takeover_tx, takeover) = watch::channel(false);
-        let id = self.subscriptions.next_id.fetch_add(1, Ordering::Relaxed);
+        let subscriptions = &self.subscriptions;
+        let id = subscriptions.next_id.fetch_add(1, Ordering::Relaxed);
         {
-            let mut active = self
-                .subscriptions
+            let mut active = subscriptions
                 .active
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
@@ -176,14 +154,11 @@ impl Kinesis {
                 },
             );
         }
-        let durable = self
-            .log
-            .watch(shard.log_id)
-            .map_err(crate::registry::log_error)?;
-        let lifetime = Duration::from_millis(self.config.subscription_lifetime_ms);
-        let now_instant = tokio::time::Instant::now();
+        let durable = self.records.log.watch(shard.log_id).map_err(log_error)?;
+        let lifetime = Duration::from_millis(config.subscription_lifetime_ms);
         Ok(Subscription {
-            kinesis: self.clone(),
+            consumers: self.clone(),
+            records: self.records.clone(),
             stream_name: stream.record.name.clone(),
             stream_created_ms: stream.record.created_ms,
             consumer_name: consumer.name.clone(),
@@ -192,13 +167,13 @@ impl Kinesis {
             id,
             position,
             min_arrival_ms,
-            deadline: now_instant + lifetime,
+            deadline: tokio::time::Instant::now() + lifetime,
             last_event: None,
             durable,
-            changes: self.changes.subscribe(),
+            changes: self.store.changes(),
             takeover,
-            closing: self.closing.subscribe(),
-            bucket: (self.config.shard_limits.read_bytes_per_sec, Instant::now()),
+            closing: subscriptions.closing.subscribe(),
+            bucket: (config.shard_limits.read_bytes_per_sec, Instant::now()),
             done: false,
         })
     }
@@ -208,31 +183,33 @@ impl Kinesis {
             ErrorKind::ResourceInUse,
             format!(
                 "Another active subscription exists for this consumer: {}:{}:{}:{consumer}",
-                self.config.account_id,
+                self.store.config.account_id,
                 stream.record.name,
-                format_shard_id(shard)
+                ShardId(shard)
             ),
         )
     }
 }
 
 impl Subscription {
+    fn config(&self) -> &crate::config::ServiceConfig {
+        &self.consumers.store.config
+    }
+
     /// The next event, or `None` once the subscription has ended normally.
     pub async fn next(&mut self) -> Option<SubscriptionEvent> {
         if self.done {
             return None;
         }
-        let heartbeat = Duration::from_millis(self.kinesis.config.subscription_heartbeat_ms.max(1));
+        let heartbeat = Duration::from_millis(self.config().subscription_heartbeat_ms.max(1));
         loop {
             if *self.takeover.borrow_and_update() {
                 self.done = true;
-                let k = &self.kinesis;
-                let stream = k.lookup(Some(&self.stream_name), None).ok()?;
-                return Some(SubscriptionEvent::Failed(k.another_subscription(
-                    &stream,
-                    &self.consumer_name,
-                    self.key.1,
-                )));
+                let stream = self.consumers.store.get_including_gone(&self.stream_name)?;
+                return Some(SubscriptionEvent::Failed(
+                    self.consumers
+                        .another_subscription(&stream, &self.consumer_name, self.key.1),
+                ));
             }
             if tokio::time::Instant::now() >= self.deadline || *self.closing.borrow_and_update() {
                 self.done = true;
@@ -240,50 +217,13 @@ impl Subscription {
             }
             self.changes.borrow_and_update();
             self.durable.borrow_and_update();
-            let (stream, shard) = match self.current() {
-                Ok(found) => found,
+            match self.poll_once(heartbeat).await {
+                Ok(Some(page)) => return Some(SubscriptionEvent::Records(Box::new(page))),
+                Ok(None) => {}
                 Err(e) => {
                     self.done = true;
                     return Some(SubscriptionEvent::Failed(e));
                 }
-            };
-            let k = self.kinesis.clone();
-            let tail = match k.log.tail(shard.log_id) {
-                Ok(tail) => tail,
-                Err(e) => {
-                    self.done = true;
-                    return Some(SubscriptionEvent::Failed(crate::registry::log_error(e)));
-                }
-            };
-            let end = shard.ending_counter.unwrap_or(u64::MAX);
-            let has_news = self.position < tail.next_counter.min(end) || self.position >= end;
-            let heartbeat_due = self.last_event.is_none_or(|t| t.elapsed() >= heartbeat);
-            if has_news || heartbeat_due {
-                self.wait_for_read_capacity().await;
-                let limit = if has_news { EVENT_MAX_RECORDS } else { 0 };
-                let now = k.now();
-                let page = match k.read_page(
-                    &stream,
-                    shard,
-                    self.position,
-                    self.min_arrival_ms,
-                    limit,
-                    EVENT_MAX_BYTES,
-                    now,
-                ) {
-                    Ok(page) => page,
-                    Err(e) => {
-                        self.done = true;
-                        return Some(SubscriptionEvent::Failed(e));
-                    }
-                };
-                self.position = page.next_position();
-                self.done = page.ends_shard();
-                self.last_event = Some(tokio::time::Instant::now());
-                if k.config.enforce_shard_limits {
-                    self.bucket.0 -= page.payload_bytes() as f64;
-                }
-                return Some(SubscriptionEvent::Records(Box::new(page)));
             }
             let wake_at = self
                 .deadline
@@ -298,45 +238,65 @@ impl Subscription {
         }
     }
 
+    /// The next event if there is news or a heartbeat is due, `None` to wait.
+    async fn poll_once(&mut self, heartbeat: Duration) -> Result<Option<RecordsPage>, ApiError> {
+        let (stream, shard) = self.current()?;
+        let tail = self.records.log.tail(shard.log_id).map_err(log_error)?;
+        let end = shard.ending_counter.unwrap_or(u64::MAX);
+        let has_news = self.position < tail.next_counter.min(end) || self.position >= end;
+        let heartbeat_due = self.last_event.is_none_or(|t| t.elapsed() >= heartbeat);
+        if !has_news && !heartbeat_due {
+            return Ok(None);
+        }
+        self.wait_for_read_capacity().await;
+        let limit = if has_news { EVENT_MAX_RECORDS } else { 0 };
+        let records = self.records.clone();
+        let (position, min_arrival_ms) = (self.position, self.min_arrival_ms);
+        let page = tokio::task::spawn_blocking(move || {
+            let now = records.store.now();
+            records.read_page(
+                &stream,
+                shard,
+                position,
+                min_arrival_ms,
+                limit,
+                EVENT_MAX_BYTES,
+                now,
+            )
+        })
+        .await
+        .map_err(internal)??;
+        self.position = page.next_position();
+        self.done = page.ends_shard();
+        self.last_event = Some(tokio::time::Instant::now());
+        if self.config().enforce_shard_limits {
+            self.bucket.0 -= page.payload_bytes() as f64;
+        }
+        Ok(Some(page))
+    }
+
     /// The stream and shard as they are now; errors when the stream or consumer is gone.
-    fn current(&self) -> Result<(Arc<Stream>, spate_catalog::ShardRecord), ApiError> {
-        let k = &self.kinesis;
-        let stream = k
-            .lookup(Some(&self.stream_name), None)
-            .ok()
+    fn current(&self) -> Result<(Arc<Stream>, ShardRecord), ApiError> {
+        let store = &self.consumers.store;
+        let config = &store.config;
+        let stream = store
+            .get_including_gone(&self.stream_name)
             .filter(|s| {
                 s.record.created_ms == self.stream_created_ms
-                    && !matches!(
-                        s.record.lifecycle,
-                        spate_catalog::Lifecycle::Deleting { .. }
-                    )
+                    && !matches!(s.record.lifecycle, Lifecycle::Deleting { .. })
             })
-            .ok_or_else(|| k.not_found(&self.stream_name))?;
-        let now = k.now();
+            .ok_or_else(|| not_found(config, &self.stream_name))?;
+        let now = store.now();
         let consumer_live = stream.consumers(now).any(|c| {
             c.name == self.consumer_name
                 && c.created_ms == self.consumer_created_ms
                 && consumer_status(c, now) == "ACTIVE"
         });
         if !consumer_live {
-            return Err(ApiError::new(
-                ErrorKind::ResourceNotFound,
-                format!(
-                    "Consumer {}, account {} not found.",
-                    self.consumer_name, k.config.account_id
-                ),
-            ));
+            return Err(self.consumers.consumer_not_found(&self.consumer_name));
         }
         let shard = stream.shard(self.key.1).cloned().ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::ResourceNotFound,
-                format!(
-                    "Shard {} in stream {} under account {} does not exist",
-                    format_shard_id(self.key.1),
-                    self.stream_name,
-                    k.config.account_id
-                ),
-            )
+            shard_not_found(config, &self.stream_name, &ShardId(self.key.1).to_string())
         })?;
         Ok((stream, shard))
     }
@@ -344,11 +304,10 @@ impl Subscription {
     /// With shard limits on, each consumer reads at most the shard's read rate (AWS: 2 MiB/s
     /// per consumer per shard), with a one-second burst; an event may overdraw it.
     async fn wait_for_read_capacity(&mut self) {
-        let k = &self.kinesis;
-        if !k.config.enforce_shard_limits {
+        if !self.config().enforce_shard_limits {
             return;
         }
-        let rate = k.config.shard_limits.read_bytes_per_sec;
+        let rate = self.config().shard_limits.read_bytes_per_sec;
         loop {
             let (tokens, last) = self.bucket;
             let refilled = (tokens + last.elapsed().as_secs_f64() * rate).min(rate);
@@ -364,7 +323,7 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut active = self
-            .kinesis
+            .consumers
             .subscriptions
             .active
             .lock()

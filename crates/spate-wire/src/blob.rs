@@ -1,5 +1,6 @@
 //! Binary members: base64 strings in JSON, byte strings in CBOR.
 
+use crate::types::blob_errors;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::de::{self, Deserializer, Visitor};
@@ -40,10 +41,7 @@ impl<'de> Visitor<'de> for BlobVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Blob, E> {
-        STANDARD
-            .decode(v.as_bytes())
-            .map(Blob)
-            .map_err(|_| E::custom("Base64 encoded data is malformed"))
+        crate::types::decode_base64(v).map(Blob)
     }
 
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Blob, E> {
@@ -53,14 +51,34 @@ impl<'de> Visitor<'de> for BlobVisitor {
     fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Blob, E> {
         Ok(Blob(v))
     }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Blob, E> {
+        Err(blob_errors::boolean())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Blob, E> {
+        Err(blob_errors::number())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Blob, E> {
+        Err(blob_errors::number())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Blob, E> {
+        Err(blob_errors::number())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Blob, A::Error> {
+        Err(de::Error::custom(crate::types::LIST_FOUND))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Blob, A::Error> {
+        Err(de::Error::custom(crate::types::MAP_FOUND))
+    }
 }
 
 impl<'de> Deserialize<'de> for Blob {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Blob, D::Error> {
-        if deserializer.is_human_readable() {
-            deserializer.deserialize_str(BlobVisitor)
-        } else {
-            deserializer.deserialize_byte_buf(BlobVisitor)
-        }
+        deserializer.deserialize_any(BlobVisitor)
     }
 }

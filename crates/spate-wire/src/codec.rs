@@ -30,24 +30,49 @@ impl Encoding {
     }
 }
 
-/// Decodes a request body into its typed shape. An empty body reads as an empty structure.
+/// Decodes a request body into its typed shape, answering as AWS's front end does: a body that
+/// is not a map (or does not parse) is a `SerializationException` with no message, a member of
+/// the wrong type one with AWS's text in `Message`. Unknown members are ignored.
 pub fn decode<T: DeserializeOwned>(encoding: Encoding, body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        match encoding {
-            Encoding::Json => b"{}",
-            Encoding::Cbor => &[0xa0],
-        }
-    } else {
-        body
-    };
+    if !starts_with_map(encoding, body) {
+        return Err(ApiError::bare(ErrorKind::Serialization));
+    }
     match encoding {
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| serialization_error(&e)),
-        Encoding::Cbor => ciborium::de::from_reader(body).map_err(|e| serialization_error(&e)),
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| json_error(&e)),
+        Encoding::Cbor => ciborium::de::from_reader(body).map_err(|e| cbor_error(&e)),
     }
 }
 
-fn serialization_error(e: &dyn std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorKind::Serialization, format!("{e}"))
+/// Checks that a body parses as one map, without building anything (for requests that are
+/// answered before their shape is decoded, so the answer matches AWS's order of checks).
+pub fn check_syntax(encoding: Encoding, body: &[u8]) -> Result<(), ApiError> {
+    decode::<serde::de::IgnoredAny>(encoding, body).map(|_| ())
+}
+
+fn starts_with_map(encoding: Encoding, body: &[u8]) -> bool {
+    match encoding {
+        Encoding::Json => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+        // Major type 5 (a map), definite or indefinite length.
+        Encoding::Cbor => body.first().is_some_and(|b| b >> 5 == 5),
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> ApiError {
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            let text = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            ApiError::member_type(text.strip_suffix(&suffix).unwrap_or(&text))
+        }
+        _ => ApiError::bare(ErrorKind::Serialization),
+    }
+}
+
+fn cbor_error<T: std::fmt::Debug>(e: &ciborium::de::Error<T>) -> ApiError {
+    match e {
+        ciborium::de::Error::Semantic(_, message) => ApiError::member_type(message.clone()),
+        _ => ApiError::bare(ErrorKind::Serialization),
+    }
 }
 
 /// Encodes a response shape. Serialising our own shapes cannot fail (no maps with non-string keys,
@@ -112,23 +137,25 @@ mod tests {
 
     #[test]
     fn garbage_is_a_serialization_error() {
-        let e = decode::<Put>(Encoding::Json, b"{nope").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Serialization);
-        let e = decode::<Put>(Encoding::Json, br#"{"PartitionKey": 5}"#).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Serialization);
+        for body in [&b"{nope"[..], b"hello", b"[]", b"5", b"null", b""] {
+            let e = decode::<Put>(Encoding::Json, body).unwrap_err();
+            assert_eq!(e, ApiError::bare(ErrorKind::Serialization), "{body:?}");
+        }
         let e = decode::<Put>(Encoding::Cbor, &[0xff, 0x00]).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Serialization);
+        assert!(check_syntax(Encoding::Json, b"{\"a\": [1, {}]}").is_ok());
+        assert!(check_syntax(Encoding::Json, b"{\"a\": ").is_err());
     }
 
     #[test]
-    fn empty_body_is_an_empty_structure() {
-        let p: Put = decode(Encoding::Json, b"").unwrap();
-        assert_eq!(
-            p,
-            Put {
-                data: None,
-                partition_key: None
-            }
+    fn member_type_errors_carry_a_capital_message_without_position() {
+        let e = decode::<Put>(Encoding::Json, br#"{"PartitionKey": 5}"#).unwrap_err();
+        assert_eq!(e.style, crate::error::MessageStyle::Capital);
+        assert!(!e.message.contains("line"), "{}", e.message);
+        let body = String::from_utf8(encode(Encoding::Json, &e.body())).unwrap();
+        assert!(
+            body.starts_with(r#"{"__type":"SerializationException","Message":"#),
+            "{body}"
         );
     }
 }

@@ -9,15 +9,19 @@ pub enum ErrorKind {
     AccessDenied,
     ExpiredIterator,
     ExpiredNextToken,
+    IncompleteSignature,
     InternalFailure,
     InvalidArgument,
+    InvalidSignature,
     KmsNotFound,
     LimitExceeded,
+    MissingAuthenticationToken,
     MissingParameter,
     ProvisionedThroughputExceeded,
     ResourceInUse,
     ResourceNotFound,
     Serialization,
+    ServiceUnavailable,
     UnknownOperation,
     Validation,
 }
@@ -29,15 +33,19 @@ impl ErrorKind {
             ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::ExpiredIterator => "ExpiredIteratorException",
             ErrorKind::ExpiredNextToken => "ExpiredNextTokenException",
+            ErrorKind::IncompleteSignature => "IncompleteSignatureException",
             ErrorKind::InternalFailure => "InternalFailureException",
             ErrorKind::InvalidArgument => "InvalidArgumentException",
+            ErrorKind::InvalidSignature => "InvalidSignatureException",
             ErrorKind::KmsNotFound => "KMSNotFoundException",
             ErrorKind::LimitExceeded => "LimitExceededException",
+            ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             ErrorKind::MissingParameter => "MissingParameter",
             ErrorKind::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
             ErrorKind::ResourceInUse => "ResourceInUseException",
             ErrorKind::ResourceNotFound => "ResourceNotFoundException",
             ErrorKind::Serialization => "SerializationException",
+            ErrorKind::ServiceUnavailable => "ServiceUnavailable",
             ErrorKind::UnknownOperation => "UnknownOperationException",
             ErrorKind::Validation => "ValidationException",
         }
@@ -47,9 +55,20 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::InternalFailure => 500,
+            ErrorKind::ServiceUnavailable => 503,
             _ => 400,
         }
     }
+}
+
+/// How the message appears in the error body: AWS's front end writes `Message` for type errors
+/// of the request body and no message at all for unparsable bodies and unknown operations;
+/// services write `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStyle {
+    Lower,
+    Capital,
+    None,
 }
 
 /// An error as the client sees it: an exception name and a message.
@@ -57,6 +76,7 @@ impl ErrorKind {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
+    pub style: MessageStyle,
 }
 
 impl ApiError {
@@ -64,14 +84,35 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            style: MessageStyle::Lower,
         }
     }
 
-    /// The JSON/CBOR error body: `{"__type": "...", "message": "..."}`.
+    /// An error whose body carries only its type (`{"__type": "UnknownOperationException"}`).
+    pub fn bare(kind: ErrorKind) -> Self {
+        ApiError {
+            kind,
+            message: String::new(),
+            style: MessageStyle::None,
+        }
+    }
+
+    /// A request member of the wrong type: `{"__type": "SerializationException", "Message": …}`.
+    pub fn member_type(message: impl Into<String>) -> Self {
+        ApiError {
+            kind: ErrorKind::Serialization,
+            message: message.into(),
+            style: MessageStyle::Capital,
+        }
+    }
+
+    /// The JSON/CBOR error body: `{"__type": "...", "message": "..."}` (see [`MessageStyle`]).
     pub fn body(&self) -> ErrorBody<'_> {
+        let message = Some(self.message.as_str());
         ErrorBody {
             kind: self.kind.code(),
-            message: &self.message,
+            message: message.filter(|_| self.style == MessageStyle::Lower),
+            capital_message: message.filter(|_| self.style == MessageStyle::Capital),
         }
     }
 }
@@ -88,5 +129,8 @@ impl std::error::Error for ApiError {}
 pub struct ErrorBody<'a> {
     #[serde(rename = "__type")]
     kind: &'a str,
-    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    capital_message: Option<&'a str>,
 }

@@ -12,10 +12,13 @@ pub mod codec;
 pub mod error;
 pub mod eventstream;
 pub mod kinesis;
+pub mod service;
 pub mod timestamp;
+pub mod types;
 pub mod validate;
 
 pub use blob::{Blob, BlobRef};
 pub use codec::Encoding;
 pub use error::{ApiError, ErrorKind};
 pub use timestamp::Timestamp;
+pub use types::{Bool, Int, List, Long, Map, Str, Struct};

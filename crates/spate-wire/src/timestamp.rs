@@ -40,7 +40,7 @@ struct Number(f64);
 impl<'de> Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Number, D::Error> {
         struct NumberVisitor;
-        impl Visitor<'_> for NumberVisitor {
+        impl<'v> Visitor<'v> for NumberVisitor {
             type Value = Number;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a timestamp number")
@@ -53,6 +53,18 @@ impl<'de> Deserialize<'de> for Number {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
                 Ok(Number(v as f64))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Number, E> {
+                Err(crate::types::timestamp_errors::boolean())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Number, E> {
+                Err(crate::types::timestamp_errors::string())
+            }
+            fn visit_seq<A: de::SeqAccess<'v>>(self, _: A) -> Result<Number, A::Error> {
+                Err(de::Error::custom(crate::types::LIST_FOUND))
+            }
+            fn visit_map<A: de::MapAccess<'v>>(self, _: A) -> Result<Number, A::Error> {
+                Err(de::Error::custom(crate::types::MAP_FOUND))
             }
         }
         deserializer.deserialize_any(NumberVisitor)

@@ -6,13 +6,13 @@
 //! child. Merges wait for a long cool-down and need two adjacent shards whose traffic together
 //! stays well under the split threshold, so the scaler does not flap.
 
-use crate::registry::{Kinesis, Stream};
+use super::Resharding;
+use crate::model::{ShardId, StreamRef};
+use crate::store::{Status, Stream};
+use crate::streams::{check_shard_limit, require_active};
 use crate::traffic::TrafficReport;
-use crate::validation::{self as check, format_shard_id};
 use spate_catalog::{PendingChange, ShardRecord, StreamMode};
 use spate_wire::admin::{ShardTraffic, ShardTrafficOutput};
-use spate_wire::kinesis::StreamOnlyInput;
-use spate_wire::validate::Validator;
 use spate_wire::ApiError;
 use std::sync::Arc;
 
@@ -89,17 +89,15 @@ pub(crate) fn decide(open: &[Observed<'_>], bounds: &Bounds) -> Option<Decision>
     None
 }
 
-impl Kinesis {
+impl Resharding {
     fn open_shards_observed<'s>(
         &self,
         stream: &'s Stream,
         now: i64,
     ) -> Vec<(Observed<'s>, TrafficReport)> {
         stream
-            .open
-            .iter()
-            .map(|&i| {
-                let shard = &stream.record.shards[i];
+            .open_shards()
+            .map(|shard| {
                 let report = self.traffic.report(now, shard.log_id);
                 let observed = Observed {
                     shard,
@@ -114,13 +112,10 @@ impl Kinesis {
     /// Spate's `DescribeShardTraffic`: rates, load and suggested split key of each open shard.
     pub fn describe_shard_traffic(
         &self,
-        input: StreamOnlyInput,
+        stream: &StreamRef,
     ) -> Result<ShardTrafficOutput, ApiError> {
-        let mut v = Validator::new();
-        check::stream_ref(&mut v, &input);
-        v.finish()?;
-        let stream = self.lookup_named(&input)?;
-        let now = self.now();
+        let stream = self.store.resolve(stream)?;
+        let now = self.store.now();
         let limits = self.traffic.limits();
         Ok(ShardTrafficOutput {
             stream_name: stream.record.name.clone(),
@@ -130,7 +125,7 @@ impl Kinesis {
                 .open_shards_observed(&stream, now)
                 .into_iter()
                 .map(|(o, r)| ShardTraffic {
-                    shard_id: format_shard_id(o.shard.index),
+                    shard_id: ShardId(o.shard.index).to_string(),
                     starting_hash_key: o.shard.starting_hash_key.to_string(),
                     ending_hash_key: o.shard.ending_hash_key.to_string(),
                     incoming_bytes_per_second: r.write_bytes_per_sec,
@@ -147,14 +142,13 @@ impl Kinesis {
 
     /// One pass of the ON_DEMAND scaler over every stream; at most one change per stream.
     pub async fn autoscale(self: &Arc<Self>) {
-        let now = self.now();
-        let config = &self.config.autoscale;
+        let now = self.store.now();
+        let config = &self.store.config.autoscale;
         let streams: Vec<Arc<Stream>> = self
-            .registry()
-            .streams
-            .values()
-            .filter(|s| s.record.mode == StreamMode::OnDemand && s.status(now) == "ACTIVE")
-            .cloned()
+            .store
+            .streams()
+            .into_iter()
+            .filter(|s| s.record.mode == StreamMode::OnDemand && s.status(now) == Status::Active)
             .collect();
         for stream in streams {
             let since = stream
@@ -172,7 +166,7 @@ impl Kinesis {
             let bounds = Bounds {
                 split_above: config.split_above,
                 merge_below: config.merge_below,
-                min_shards: (self.config.on_demand_shard_count as usize).max(warm),
+                min_shards: (self.store.config.on_demand_shard_count as usize).max(warm),
                 max_shards: config.max_shards as usize,
                 may_split: quiet_for >= config.up_cooldown_ms,
                 may_merge: quiet_for >= config.down_cooldown_ms,
@@ -188,16 +182,17 @@ impl Kinesis {
                 },
                 None => continue,
             };
-            let _guard = self.control.lock().await;
+            let _guard = self.store.control.lock().await;
             // Re-check under the lock: the stream may have changed meanwhile.
-            let Ok(current) = self.lookup(Some(&stream.record.name), None) else {
+            let current = self.store.get_including_gone(&stream.record.name);
+            let Some(current) = current.filter(|c| Arc::ptr_eq(c, &stream)) else {
                 continue;
             };
-            if !Arc::ptr_eq(&current, &stream) || self.require_active(&current).is_err() {
+            if require_active(&self.store, &current).is_err() {
                 continue;
             }
             if let PendingChange::Split { .. } = change {
-                if self.check_shard_limit(1).is_err() {
+                if check_shard_limit(&self.store, 1).is_err() {
                     continue;
                 }
             }

@@ -1,0 +1,114 @@
+//! The boundary between the front door and the services behind it. A service is addressed by
+//! an `X-Amz-Target` prefix; the front door has already checked the protocol edges (method,
+//! content type, authentication) and read the body when it calls [`TargetService::call`]. A
+//! service never sees HTTP.
+
+use crate::codec::Encoding;
+use crate::ApiError;
+use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// One operation call.
+pub struct Call {
+    pub operation: &'static str,
+    pub encoding: Encoding,
+    pub body: Bytes,
+}
+
+/// What a call answers.
+pub enum Reply {
+    /// The encoded output; empty for operations that have none (AWS answers those with an
+    /// empty body, not `{}`).
+    Output(Vec<u8>),
+    Error(ApiError),
+    /// An `application/vnd.amazon.eventstream` response: each item is one encoded message.
+    /// The channel's capacity bounds what is produced ahead of the connection.
+    EventStream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+impl From<Result<Vec<u8>, ApiError>> for Reply {
+    fn from(r: Result<Vec<u8>, ApiError>) -> Reply {
+        match r {
+            Ok(body) => Reply::Output(body),
+            Err(e) => Reply::Error(e),
+        }
+    }
+}
+
+/// What the front door needs to know of an operation before calling it.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    pub name: &'static str,
+    /// The most bytes a response of this operation can hold; the front door reserves that much
+    /// of its response buffer budget before the call (see `response_buffer_bytes_max`).
+    pub response_max_bytes: usize,
+}
+
+impl Operation {
+    pub const fn new(name: &'static str) -> Operation {
+        Operation {
+            name,
+            response_max_bytes: 1 << 20,
+        }
+    }
+
+    pub const fn with_response_max_bytes(self, response_max_bytes: usize) -> Operation {
+        Operation {
+            response_max_bytes,
+            ..self
+        }
+    }
+}
+
+/// A service of the AWS JSON protocols, addressed by `X-Amz-Target: <prefix>.<Operation>`.
+pub trait TargetService: Send + Sync + 'static {
+    /// The target prefix without the dot, e.g. `Kinesis_20131202`.
+    fn target_prefix(&self) -> &'static str;
+    /// Whether the service also speaks `application/x-amz-cbor-1.1` (the Java SDK's encoding).
+    fn speaks_cbor(&self) -> bool {
+        false
+    }
+    /// The operation named `name`, if the service has it.
+    fn operation(&self, name: &str) -> Option<Operation>;
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Reply>;
+    /// The server is shutting down: end long-lived responses (event streams) cleanly.
+    fn close(&self) {}
+}
+
+/// A request to a REST-style service (routed by method and path, e.g. Lambda's
+/// `/2015-03-31/...`, `/health`, `/metrics`).
+pub struct RestCall {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub body: Bytes,
+}
+
+/// A REST-style answer.
+pub struct RestReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RestReply {
+    pub fn text(status: u16, body: impl Into<String>) -> RestReply {
+        RestReply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            body: body.into().into_bytes(),
+        }
+    }
+}
+
+/// A service addressed by HTTP method and path rather than by `X-Amz-Target`.
+pub trait RestService: Send + Sync + 'static {
+    fn matches(&self, method: &str, path: &str) -> bool;
+    fn call(self: Arc<Self>, call: RestCall) -> BoxFuture<RestReply>;
+}
