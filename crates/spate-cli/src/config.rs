@@ -196,7 +196,14 @@ pub struct Settings {
     pub server: ServerOptions,
 }
 
-/// The front door's options: flags, then the file, then defaults.
+/// A setting: the flag (or its environment variable), else the file, else the default.
+macro_rules! pick {
+    ($args:expr, $file:expr, $field:ident, $default:expr) => {
+        $args.$field.or($file.$field).unwrap_or($default)
+    };
+}
+
+/// The front door's options.
 fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, String> {
     let d = ServerOptions::default();
     let auth = match args.auth.as_deref().or(file.auth.as_deref()) {
@@ -206,174 +213,158 @@ fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, 
     };
     Ok(ServerOptions {
         auth,
-        connections_max: args
-            .connections_max
-            .or(file.connections_max)
-            .unwrap_or(d.connections_max),
-        max_body_bytes: args
-            .max_body_bytes
-            .or(file.max_body_bytes)
-            .unwrap_or(d.max_body_bytes),
-        header_read_timeout_ms: args
-            .header_read_timeout_ms
-            .or(file.header_read_timeout_ms)
-            .unwrap_or(d.header_read_timeout_ms),
-        body_read_timeout_ms: args
-            .body_read_timeout_ms
-            .or(file.body_read_timeout_ms)
-            .unwrap_or(d.body_read_timeout_ms),
-        idle_timeout_ms: args
-            .idle_timeout_ms
-            .or(file.idle_timeout_ms)
-            .unwrap_or(d.idle_timeout_ms),
-        response_stall_timeout_ms: args
-            .response_stall_timeout_ms
-            .or(file.response_stall_timeout_ms)
-            .unwrap_or(d.response_stall_timeout_ms),
-        response_buffer_bytes_max: args
-            .response_buffer_bytes_max
-            .or(file.response_buffer_bytes_max)
-            .unwrap_or(d.response_buffer_bytes_max),
-        connection_response_buffer_bytes_max: args
-            .connection_response_buffer_bytes_max
-            .or(file.connection_response_buffer_bytes_max)
-            .unwrap_or(d.connection_response_buffer_bytes_max),
-        h2_max_concurrent_streams: args
-            .h2_max_concurrent_streams
-            .or(file.h2_max_concurrent_streams)
-            .unwrap_or(d.h2_max_concurrent_streams),
+        connections_max: pick!(args, file, connections_max, d.connections_max),
+        max_body_bytes: pick!(args, file, max_body_bytes, d.max_body_bytes),
+        header_read_timeout_ms: pick!(args, file, header_read_timeout_ms, d.header_read_timeout_ms),
+        body_read_timeout_ms: pick!(args, file, body_read_timeout_ms, d.body_read_timeout_ms),
+        idle_timeout_ms: pick!(args, file, idle_timeout_ms, d.idle_timeout_ms),
+        response_stall_timeout_ms: pick!(
+            args,
+            file,
+            response_stall_timeout_ms,
+            d.response_stall_timeout_ms
+        ),
+        response_buffer_bytes_max: pick!(
+            args,
+            file,
+            response_buffer_bytes_max,
+            d.response_buffer_bytes_max
+        ),
+        connection_response_buffer_bytes_max: pick!(
+            args,
+            file,
+            connection_response_buffer_bytes_max,
+            d.connection_response_buffer_bytes_max
+        ),
+        h2_max_concurrent_streams: pick!(
+            args,
+            file,
+            h2_max_concurrent_streams,
+            d.h2_max_concurrent_streams
+        ),
         shutdown_grace_ms: d.shutdown_grace_ms,
     })
 }
 
+/// How ON_DEMAND streams scale.
+fn autoscale(args: &ServeArgs, file: &FileConfig) -> AutoscaleConfig {
+    let d = AutoscaleConfig::default();
+    AutoscaleConfig {
+        interval_ms: args
+            .autoscale_interval_ms
+            .or(file.autoscale_interval_ms)
+            .unwrap_or(d.interval_ms),
+        split_above: args
+            .autoscale_split_above
+            .or(file.autoscale_split_above)
+            .unwrap_or(d.split_above),
+        merge_below: args
+            .autoscale_merge_below
+            .or(file.autoscale_merge_below)
+            .unwrap_or(d.merge_below),
+        up_cooldown_ms: args
+            .autoscale_up_cooldown_ms
+            .or(file.autoscale_up_cooldown_ms)
+            .unwrap_or(d.up_cooldown_ms),
+        down_cooldown_ms: args
+            .autoscale_down_cooldown_ms
+            .or(file.autoscale_down_cooldown_ms)
+            .unwrap_or(d.down_cooldown_ms),
+        max_shards: args
+            .autoscale_max_shards
+            .or(file.autoscale_max_shards)
+            .unwrap_or(d.max_shards),
+    }
+}
+
+/// The Kinesis service's settings.
+fn service(args: &ServeArgs, file: &FileConfig) -> ServiceConfig {
+    let d = ServiceConfig::default();
+    let secs_to_ms = |s: u64| s.saturating_mul(1000);
+    ServiceConfig {
+        region: args
+            .region
+            .clone()
+            .or(file.region.clone())
+            .unwrap_or(d.region.clone()),
+        account_id: args
+            .account_id
+            .clone()
+            .or(file.account_id.clone())
+            .unwrap_or(d.account_id.clone()),
+        creating_delay_ms: pick!(args, file, creating_delay_ms, d.creating_delay_ms),
+        deleting_delay_ms: pick!(args, file, deleting_delay_ms, d.deleting_delay_ms),
+        updating_delay_ms: pick!(args, file, updating_delay_ms, d.updating_delay_ms),
+        shard_limit: pick!(args, file, shard_limit, d.shard_limit),
+        iterator_ttl_ms: args
+            .iterator_ttl_secs
+            .or(file.iterator_ttl_secs)
+            .map_or(d.iterator_ttl_ms, |s| {
+                i64::try_from(secs_to_ms(s)).unwrap_or(i64::MAX)
+            }),
+        on_demand_shard_count: pick!(args, file, on_demand_shard_count, d.on_demand_shard_count)
+            .max(1),
+        consumer_limit: pick!(args, file, consumer_limit, d.consumer_limit),
+        subscription_lifetime_ms: args
+            .subscription_lifetime_secs
+            .or(file.subscription_lifetime_secs)
+            .map_or(d.subscription_lifetime_ms, secs_to_ms),
+        subscription_heartbeat_ms: pick!(
+            args,
+            file,
+            subscription_heartbeat_ms,
+            d.subscription_heartbeat_ms
+        ),
+        rate_window_ms: pick!(args, file, rate_window_ms, d.rate_window_ms),
+        autoscale: autoscale(args, file),
+        enforce_shard_limits: args.enforce_shard_limits
+            || file.enforce_shard_limits.unwrap_or(false),
+        resize_calls_per_day: pick!(args, file, resize_calls_per_day, d.resize_calls_per_day),
+        ..d
+    }
+}
+
+fn read_file(path: Option<&PathBuf>) -> Result<FileConfig, String> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl ServeArgs {
-    pub fn resolve(self) -> Result<Settings, String> {
-        let file: FileConfig = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-            }
-            None => FileConfig::default(),
-        };
-        let server = server_options(self.server, &file)?;
-        let defaults = ServiceConfig::default();
-        let scale = AutoscaleConfig::default();
+    pub fn resolve(mut self) -> Result<Settings, String> {
+        let file = read_file(self.config.as_ref())?;
+        let service = service(&self, &file);
         let in_memory = self.in_memory || file.in_memory.unwrap_or(false);
-        let create = if self.create_streams.is_empty() {
-            file.create_streams.unwrap_or_default()
-        } else {
-            self.create_streams
+        let create = match std::mem::take(&mut self.create_streams) {
+            flags if flags.is_empty() => file.create_streams.clone().unwrap_or_default(),
+            flags => flags,
         };
         let create_streams = create
             .iter()
             .filter(|s| !s.trim().is_empty())
             .map(|s| parse_stream_spec(s))
             .collect::<Result<_, _>>()?;
+        let kms_key_ids = match std::mem::take(&mut self.kms_key_ids) {
+            flags if flags.is_empty() => file.kms_key_ids.clone().unwrap_or_default(),
+            flags => flags,
+        };
+        let data_dir = self.data_dir.take().or(file.data_dir.clone());
         Ok(Settings {
-            server,
             host: self
                 .host
-                .or(file.host)
+                .take()
+                .or(file.host.clone())
                 .unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.or(file.port).unwrap_or(4567),
-            data_dir: (!in_memory).then(|| {
-                self.data_dir
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| PathBuf::from("spate-data"))
-            }),
-            service: ServiceConfig {
-                region: self.region.or(file.region).unwrap_or(defaults.region),
-                account_id: self
-                    .account_id
-                    .or(file.account_id)
-                    .unwrap_or(defaults.account_id),
-                creating_delay_ms: self
-                    .creating_delay_ms
-                    .or(file.creating_delay_ms)
-                    .unwrap_or(defaults.creating_delay_ms),
-                deleting_delay_ms: self
-                    .deleting_delay_ms
-                    .or(file.deleting_delay_ms)
-                    .unwrap_or(defaults.deleting_delay_ms),
-                updating_delay_ms: self
-                    .updating_delay_ms
-                    .or(file.updating_delay_ms)
-                    .unwrap_or(defaults.updating_delay_ms),
-                shard_limit: self
-                    .shard_limit
-                    .or(file.shard_limit)
-                    .unwrap_or(defaults.shard_limit),
-                iterator_ttl_ms: self
-                    .iterator_ttl_secs
-                    .or(file.iterator_ttl_secs)
-                    .map_or(defaults.iterator_ttl_ms, |s| {
-                        (s as i64).saturating_mul(1000)
-                    }),
-                on_demand_shard_count: self
-                    .on_demand_shard_count
-                    .or(file.on_demand_shard_count)
-                    .unwrap_or(defaults.on_demand_shard_count)
-                    .max(1),
-                consumer_limit: self
-                    .consumer_limit
-                    .or(file.consumer_limit)
-                    .unwrap_or(defaults.consumer_limit),
-                subscription_lifetime_ms: self
-                    .subscription_lifetime_secs
-                    .or(file.subscription_lifetime_secs)
-                    .map_or(defaults.subscription_lifetime_ms, |s| {
-                        s.saturating_mul(1000)
-                    }),
-                subscription_heartbeat_ms: self
-                    .subscription_heartbeat_ms
-                    .or(file.subscription_heartbeat_ms)
-                    .unwrap_or(defaults.subscription_heartbeat_ms),
-                rate_window_ms: self
-                    .rate_window_ms
-                    .or(file.rate_window_ms)
-                    .unwrap_or(defaults.rate_window_ms),
-                autoscale: AutoscaleConfig {
-                    interval_ms: self
-                        .autoscale_interval_ms
-                        .or(file.autoscale_interval_ms)
-                        .unwrap_or(scale.interval_ms),
-                    split_above: self
-                        .autoscale_split_above
-                        .or(file.autoscale_split_above)
-                        .unwrap_or(scale.split_above),
-                    merge_below: self
-                        .autoscale_merge_below
-                        .or(file.autoscale_merge_below)
-                        .unwrap_or(scale.merge_below),
-                    up_cooldown_ms: self
-                        .autoscale_up_cooldown_ms
-                        .or(file.autoscale_up_cooldown_ms)
-                        .unwrap_or(scale.up_cooldown_ms),
-                    down_cooldown_ms: self
-                        .autoscale_down_cooldown_ms
-                        .or(file.autoscale_down_cooldown_ms)
-                        .unwrap_or(scale.down_cooldown_ms),
-                    max_shards: self
-                        .autoscale_max_shards
-                        .or(file.autoscale_max_shards)
-                        .unwrap_or(scale.max_shards),
-                },
-                enforce_shard_limits: self.enforce_shard_limits
-                    || file.enforce_shard_limits.unwrap_or(false),
-                resize_calls_per_day: self
-                    .resize_calls_per_day
-                    .or(file.resize_calls_per_day)
-                    .unwrap_or(defaults.resize_calls_per_day),
-                ..defaults
-            },
+            data_dir: (!in_memory).then(|| data_dir.unwrap_or_else(|| PathBuf::from("spate-data"))),
+            service,
             create_streams,
-            master_key_file: self.master_key_file.or(file.master_key_file),
-            kms_key_ids: if self.kms_key_ids.is_empty() {
-                file.kms_key_ids.unwrap_or_default()
-            } else {
-                self.kms_key_ids
-            },
+            master_key_file: self.master_key_file.take().or(file.master_key_file.clone()),
+            kms_key_ids,
+            server: server_options(std::mem::take(&mut self.server), &file)?,
         })
     }
 }

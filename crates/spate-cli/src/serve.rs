@@ -1,6 +1,6 @@
 //! `spate serve`: open storage, start the services, listen, shut down gracefully.
 
-use crate::config::ServeArgs;
+use crate::config::{ServeArgs, Settings};
 use spate_log::{system_clock, Log, LogOptions, RecordLog};
 use spate_server::Router;
 use spate_streams::api::{AdminApi, KinesisApi};
@@ -20,112 +20,130 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
-        let clock = system_clock();
-        match spate_log::storage::raise_open_files_limit() {
-            Ok((old, new)) if new > old => {
-                tracing::info!("raised the open files limit from {old} to {new}")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    match spate_log::storage::raise_open_files_limit() {
+        Ok((old, new)) if new > old => {
+            tracing::info!("raised the open files limit from {old} to {new}")
         }
-        let opened = crate::data_dir::open(settings.data_dir.as_deref())?;
-        if opened.read_only {
-            tracing::warn!(
-                "the data directory is on a read-only file system: serving reads only, every write is refused"
-            );
-        }
-        let started = std::time::Instant::now();
-        let options = LogOptions {
-            read_only: opened.read_only,
-            ..LogOptions::default()
-        };
-        let log = Arc::new(
-            Log::open(opened.storage.clone(), opened.log_root.clone(), options, clock.clone())
-                .map_err(|e| e.to_string())?,
-        );
-        let catalog = opened.catalog.clone();
-        let keyring = Keyring::new(master_key(&settings)?, &settings.kms_key_ids);
-        let kinesis = Kinesis::open(
-            settings.service.clone(),
-            log.clone() as Arc<dyn RecordLog>,
-            catalog,
-            clock,
-            keyring,
-        )
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+    }
+    // Held until the server stops: it carries the data directory's lock.
+    let opened = crate::data_dir::open(settings.data_dir.as_deref())?;
+    let (log, kinesis) = start_services(&settings, &opened).await?;
+    if !opened.read_only {
+        create_startup_streams(&kinesis, &settings.create_streams).await?;
+    }
+    let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
+        .await
+        .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    match &settings.data_dir {
+        Some(dir) => tracing::info!("data directory {}", dir.display()),
+        None => tracing::warn!("running in memory: nothing survives a restart"),
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "spate listening on http://{addr}");
+        let _ = out.flush();
+    }
+    let background = spawn_background(&kinesis);
+    // One line per service behind the front door.
+    let router = Router::new()
+        .with_target(KinesisApi::new(kinesis.clone()))
+        .with_target(AdminApi::new(kinesis.clone()));
+    spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
-        tracing::info!("storage recovered in {:?}", started.elapsed());
-        let create_streams = if opened.read_only {
-            &[][..]
-        } else {
-            &settings.create_streams[..]
+    background.iter().for_each(|task| task.abort());
+    log.shutdown();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens (recovers) the log and the Kinesis service over it.
+async fn start_services(
+    settings: &Settings,
+    opened: &crate::data_dir::Opened,
+) -> Result<(Arc<Log>, Arc<Kinesis>), String> {
+    if opened.read_only {
+        tracing::warn!(
+            "the data directory is on a read-only file system: serving reads only, every write is refused"
+        );
+    }
+    let clock = system_clock();
+    let started = std::time::Instant::now();
+    let options = LogOptions {
+        read_only: opened.read_only,
+        ..LogOptions::default()
+    };
+    let log = Log::open(
+        opened.storage.clone(),
+        opened.log_root.clone(),
+        options,
+        clock.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let log = Arc::new(log);
+    let keyring = Keyring::new(master_key(settings)?, &settings.kms_key_ids);
+    let service = settings.service.clone();
+    let record_log = log.clone() as Arc<dyn RecordLog>;
+    let kinesis = Kinesis::open(service, record_log, opened.catalog.clone(), clock, keyring)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("storage recovered in {:?}", started.elapsed());
+    Ok((log, kinesis))
+}
+
+/// `--create-stream NAME:SHARDS`: streams that exist already are left as they are.
+async fn create_startup_streams(
+    kinesis: &Kinesis,
+    streams: &[(String, u32)],
+) -> Result<(), String> {
+    for (name, shards) in streams {
+        let stream = StreamName::parse(name)
+            .ok_or_else(|| format!("--create-stream {name}: not a valid stream name"))?;
+        let request = CreateStream {
+            name: stream,
+            mode: spate_catalog::StreamMode::Provisioned,
+            shard_count: Some(*shards),
+            tags: Default::default(),
+            max_record_size_kib: None,
+            warm_throughput_mibps: None,
         };
-        for (name, shards) in create_streams {
-            let stream = StreamName::parse(name)
-                .ok_or_else(|| format!("--create-stream {name}: not a valid stream name"))?;
-            let request = CreateStream {
-                name: stream,
-                mode: spate_catalog::StreamMode::Provisioned,
-                shard_count: Some(*shards),
-                tags: Default::default(),
-                max_record_size_kib: None,
-                warm_throughput_mibps: None,
-            };
-            match kinesis.streams.create(request).await {
-                Ok(_) => tracing::info!("created stream {name} with {shards} shards"),
-                Err(e) if e.kind == spate_wire::ErrorKind::ResourceInUse => {}
-                Err(e) => return Err(format!("creating stream {name}: {e}")),
+        match kinesis.streams.create(request).await {
+            Ok(_) => tracing::info!("created stream {name} with {shards} shards"),
+            Err(e) if e.kind == spate_wire::ErrorKind::ResourceInUse => {}
+            Err(e) => return Err(format!("creating stream {name}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Maintenance (retention, due deletions and reshards) and the ON_DEMAND scaler.
+fn spawn_background(kinesis: &Arc<Kinesis>) -> Vec<tokio::task::JoinHandle<()>> {
+    let maintain = kinesis.clone();
+    let scale = kinesis.clone();
+    let scale_every = Duration::from_millis(kinesis.config().autoscale.interval_ms.max(10));
+    vec![
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(MAINTENANCE_INTERVAL_MS));
+            loop {
+                tick.tick().await;
+                maintain.maintain().await;
             }
-        }
-        let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
-            .await
-            .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        match &settings.data_dir {
-            Some(dir) => tracing::info!("data directory {}", dir.display()),
-            None => tracing::warn!("running in memory: nothing survives a restart"),
-        }
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "spate listening on http://{addr}");
-            let _ = out.flush();
-        }
-        let maintenance = {
-            let kinesis = kinesis.clone();
-            tokio::spawn(async move {
-                let mut tick =
-                    tokio::time::interval(Duration::from_millis(MAINTENANCE_INTERVAL_MS));
-                loop {
-                    tick.tick().await;
-                    kinesis.maintain().await;
-                }
-            })
-        };
-        let scaler = {
-            let kinesis = kinesis.clone();
-            let every = Duration::from_millis(kinesis.config().autoscale.interval_ms.max(10));
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                loop {
-                    tick.tick().await;
-                    kinesis.autoscale().await;
-                }
-            })
-        };
-        // One line per service behind the front door.
-        let router = Router::new()
-            .with_target(KinesisApi::new(kinesis.clone()))
-            .with_target(AdminApi::new(kinesis.clone()));
-        spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())?;
-        maintenance.abort();
-        scaler.abort();
-        log.shutdown();
-        tracing::info!("stopped");
-        Ok(())
-    })
+        }),
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(scale_every);
+            loop {
+                tick.tick().await;
+                scale.autoscale().await;
+            }
+        }),
+    ]
 }
 
 async fn shutdown_signal() {
@@ -153,7 +171,7 @@ async fn shutdown_signal() {
 /// The master key: `SPATE_MASTER_KEY`, else the key file (read now if it exists, so a bad key
 /// stops the start; created only when a stream is first encrypted), else a throw-away key for an
 /// in-memory server.
-fn master_key(settings: &crate::config::Settings) -> Result<MasterKeySource, String> {
+fn master_key(settings: &Settings) -> Result<MasterKeySource, String> {
     if let Ok(text) = std::env::var("SPATE_MASTER_KEY") {
         return MasterKey::from_base64(&text)
             .map(|k| MasterKeySource::Key(Box::new(k)))

@@ -183,25 +183,29 @@ fn a_full_disk_fails_the_batch_and_writes_resume() {
     assert_all_present(&log, &acked);
 }
 
-/// Item 7: running out of descriptors while starting a segment fails that batch only.
+/// Item 7: running out of descriptors while starting a segment fails that batch only, even
+/// when the rollback cannot open a directory to sync it.
 #[test]
 fn descriptor_exhaustion_fails_the_batch_and_writes_resume() {
     let storage = Arc::new(MemStorage::with_power_loss_tracking());
     let clock = TestClock::new(1_000);
     let log = open(storage.clone(), &clock);
-    block_on(log.create_shard(1)).unwrap();
-    fill(&log, &clock, &[1], 5);
-    // The next segment roll fails to create its file.
-    storage.inject(fault(FaultOp::Create, EMFILE, 0));
-    let big: Vec<AppendRecord> = (0..200).map(|i| record(1, 10 + i)).collect();
-    match block_on(log.append(big.clone())) {
+    for s in [1, 2] {
+        block_on(log.create_shard(s)).unwrap();
+    }
+    // Shard 1 gets its first segment, shard 2 does not: the commit is rolled back, which
+    // removes shard 1's new file, and the directory sync after that fails too.
+    storage.inject(fault(FaultOp::Create, EMFILE, 1));
+    storage.inject(fault(FaultOp::SyncDir, EMFILE, 0));
+    let both = vec![record(1, 0), record(2, 0)];
+    match block_on(log.append(both.clone())) {
         Err(LogError::Unavailable(text)) => assert!(text.contains("descriptors"), "{text}"),
         other => panic!("{other:?}"),
     }
-    let acks = block_on(log.append(big)).unwrap();
-    assert_eq!(acks[0].counter, 5);
+    let acks = block_on(log.append(both)).unwrap();
+    assert_eq!((acks[0].counter, acks[1].counter), (0, 0));
     let log2 = open(Arc::new(storage.after_power_loss()), &clock);
-    assert_eq!(read_all(&log2, 1).len(), 205);
+    assert_eq!((read_all(&log2, 1).len(), read_all(&log2, 2).len()), (1, 1));
     drop(log);
 }
 

@@ -61,39 +61,21 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             _ = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        match accepted {
+            Ok((stream, _)) => {
+                let connection = Connection {
+                    shared: shared.clone(),
+                    budget: budget.for_connection(),
+                    slot,
+                };
+                connection.spawn(stream, &builder, &graceful);
+            }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
             }
-        };
-        let _ = stream.set_nodelay(true);
-        let state = ConnState::new();
-        let connection_budget = budget.for_connection();
-        let service = service_for(shared.clone(), state.clone(), connection_budget);
-        let io = TokioIo::new(TrackedIo::new(stream, state.clone()));
-        let conn = graceful.watch(
-            builder
-                .serve_connection_with_upgrades(io, service)
-                .into_owned(),
-        );
-        let idle = Duration::from_millis(options.idle_timeout_ms);
-        let stall = Duration::from_millis(options.response_stall_timeout_ms);
-        let metrics = shared.metrics.clone();
-        tokio::spawn(async move {
-            metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-            tokio::select! {
-                ended = conn => if let Err(e) = ended {
-                    tracing::debug!("connection ended: {e}");
-                },
-                why = watchdog(state, idle, stall) => tracing::debug!("closing connection: {why}"),
-            }
-            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
-            drop(slot);
-        });
+        }
     }
     drop(listener);
     // Event streams would hold their connections open until the grace period ends.
@@ -106,6 +88,50 @@ pub async fn serve(
         tracing::warn!("connections still open after {grace:?}; closing them");
     }
     Ok(())
+}
+
+/// One accepted connection and what it holds.
+struct Connection {
+    shared: Arc<Shared>,
+    budget: ConnectionBudget,
+    /// Released when the connection ends.
+    slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Connection {
+    /// Serves the connection on its own task, under the watchdog.
+    fn spawn(
+        self,
+        stream: tokio::net::TcpStream,
+        builder: &auto::Builder<TokioExecutor>,
+        graceful: &hyper_util::server::graceful::GracefulShutdown,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let state = ConnState::new();
+        let service = service_for(self.shared.clone(), state.clone(), self.budget);
+        let io = TokioIo::new(TrackedIo::new(stream, state.clone()));
+        let conn = graceful.watch(
+            builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned(),
+        );
+        let options = &self.shared.options;
+        let idle = Duration::from_millis(options.idle_timeout_ms);
+        let stall = Duration::from_millis(options.response_stall_timeout_ms);
+        let metrics = self.shared.metrics.clone();
+        let slot = self.slot;
+        tokio::spawn(async move {
+            metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!("connection ended: {e}");
+                },
+                why = watchdog(state, idle, stall) => tracing::debug!("closing connection: {why}"),
+            }
+            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
+        });
+    }
 }
 
 fn http_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use spate_wire::codec::Encoding;
-use spate_wire::service::{Call, Reply, RestCall};
+use spate_wire::service::{Call, Reply, RestCall, RestService, TargetService};
 use spate_wire::{eventstream, ApiError, ErrorKind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,13 +48,15 @@ pub(crate) async fn handle(
     response
 }
 
+type Routed = (Response<ServerBody>, String, &'static str);
+
 /// Everything but CORS preflights: (response, service, operation) for metrics.
 async fn route(
     req: Request<Incoming>,
     shared: &Shared,
     state: &Arc<ConnState>,
     budget: &ConnectionBudget,
-) -> (Response<ServerBody>, String, &'static str) {
+) -> Routed {
     let options = &shared.options;
     if declared_length(req.headers()).is_some_and(|n| n > options.max_body_bytes as u64) {
         return (too_large(options.max_body_bytes), "edge".into(), "TooLarge");
@@ -62,38 +64,10 @@ async fn route(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     if let Some(rest) = shared.router.rest(&method, &path) {
-        let query = req.uri().query().map(String::from);
-        let body = match read_body(req, shared).await {
-            Ok(body) => body,
-            Err(response) => return (response, "edge".into(), "Body"),
-        };
-        let reply = rest
-            .call(RestCall {
-                method,
-                path: path.clone(),
-                query,
-                body,
-            })
-            .await;
-        let mut response = Response::new(Either::Left(FullBody::new(reply.body, None)));
-        *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-        insert(
-            response.headers_mut(),
-            hyper::header::CONTENT_TYPE,
-            reply.content_type,
-        );
-        for (name, value) in reply.headers {
-            insert(
-                response.headers_mut(),
-                HeaderName::from_static(name),
-                &value,
-            );
-        }
-        return (response, path, "Rest");
+        return call_rest(rest, req, shared).await;
     }
     let headers = req.headers().clone();
     let query = req.uri().query().map(String::from);
-    let post = req.method() == Method::POST;
     let body = match read_body(req, shared).await {
         Ok(body) => body,
         Err(response) => return (response, "edge".into(), "Body"),
@@ -107,7 +81,7 @@ async fn route(
         query: query.as_deref(),
         body: &body,
     };
-    let decision = if post {
+    let decision = if method == "POST" {
         edge::decide(&shared.router, &request, options.auth)
     } else {
         Decision::Answer(edge::unroutable(&request, options.auth))
@@ -120,44 +94,95 @@ async fn route(
             encoding,
         } => {
             let prefix = service.target_prefix().to_string();
-            let Some(reservation) = budget.reserve(operation.response_max_bytes, state).await
-            else {
-                return (busy(encoding), prefix, operation.name);
-            };
-            let reserved = i64::try_from(budget.server_reserved()).unwrap_or(i64::MAX);
-            shared
-                .metrics
-                .response_buffer_bytes
-                .store(reserved, Ordering::Relaxed);
             let call = Call {
                 operation: operation.name,
                 encoding,
                 body,
             };
-            let response = match service.call(call).await {
-                Reply::Output(bytes) => {
-                    let mut r =
-                        Response::new(Either::Left(FullBody::new(bytes, Some(reservation))));
-                    insert(
-                        r.headers_mut(),
-                        hyper::header::CONTENT_TYPE,
-                        encoding.content_type(),
-                    );
-                    r
-                }
-                Reply::Error(e) => with_body(Answer::error(encoding, &log(e)), Some(reservation)),
-                Reply::EventStream(rx) => {
-                    let mut r =
-                        Response::new(Either::Right(ChannelBody::new(rx, Some(reservation))));
-                    insert(
-                        r.headers_mut(),
-                        hyper::header::CONTENT_TYPE,
-                        eventstream::CONTENT_TYPE,
-                    );
-                    r
-                }
-            };
+            let response = dispatch(
+                service,
+                call,
+                operation.response_max_bytes,
+                shared,
+                state,
+                budget,
+            )
+            .await;
             (response, prefix, operation.name)
+        }
+    }
+}
+
+async fn call_rest(rest: Arc<dyn RestService>, req: Request<Incoming>, shared: &Shared) -> Routed {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(String::from);
+    let body = match read_body(req, shared).await {
+        Ok(body) => body,
+        Err(response) => return (response, "edge".into(), "Body"),
+    };
+    let reply = rest
+        .call(RestCall {
+            method,
+            path: path.clone(),
+            query,
+            body,
+        })
+        .await;
+    let mut response = Response::new(Either::Left(FullBody::new(reply.body, None)));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    insert(
+        response.headers_mut(),
+        hyper::header::CONTENT_TYPE,
+        reply.content_type,
+    );
+    for (name, value) in reply.headers {
+        insert(
+            response.headers_mut(),
+            HeaderName::from_static(name),
+            &value,
+        );
+    }
+    (response, path, "Rest")
+}
+
+/// Calls a service operation once its largest response fits the buffer budget.
+async fn dispatch(
+    service: Arc<dyn TargetService>,
+    call: Call,
+    response_max_bytes: usize,
+    shared: &Shared,
+    state: &Arc<ConnState>,
+    budget: &ConnectionBudget,
+) -> Response<ServerBody> {
+    let encoding = call.encoding;
+    let Some(reservation) = budget.reserve(response_max_bytes, state).await else {
+        return busy(encoding);
+    };
+    let reserved = i64::try_from(budget.server_reserved()).unwrap_or(i64::MAX);
+    shared
+        .metrics
+        .response_buffer_bytes
+        .store(reserved, Ordering::Relaxed);
+    match service.call(call).await {
+        Reply::Output(bytes) => {
+            let mut r = Response::new(Either::Left(FullBody::new(bytes, Some(reservation))));
+            insert(
+                r.headers_mut(),
+                hyper::header::CONTENT_TYPE,
+                encoding.content_type(),
+            );
+            r
+        }
+        Reply::Error(e) => with_body(Answer::error(encoding, &log(e)), Some(reservation)),
+        Reply::EventStream(rx) => {
+            let mut r = Response::new(Either::Right(ChannelBody::new(rx, Some(reservation))));
+            insert(
+                r.headers_mut(),
+                hyper::header::CONTENT_TYPE,
+                eventstream::CONTENT_TYPE,
+            );
+            r
         }
     }
 }

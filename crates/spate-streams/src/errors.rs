@@ -96,7 +96,7 @@ pub(crate) fn log_error(e: LogError) -> ApiError {
             ErrorKind::InternalFailure,
             "The server is read-only (its data directory is on a read-only file system): records can be read but not written.",
         ),
-        LogError::Stopped(cause) => ApiError::new(
+        LogError::Stopped(cause) | LogError::Io(cause) => ApiError::new(
             ErrorKind::InternalFailure,
             format!("The server refuses writes after a storage error ({cause}); an operator must restart it."),
         ),

@@ -31,6 +31,9 @@ pub mod subscribe;
 mod tags;
 pub mod traffic;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::ServiceConfig;
 pub use encryption::{Keyring, MasterKeySource};
 pub use service::Kinesis;

@@ -67,22 +67,7 @@ impl Streams {
             _ => now,
         };
         let t = at_time.max(retention_start);
-        let created_with_stream = stream.record.created_ms;
-        let keep = |s: &ShardRecord| -> bool {
-            // Not closed by T (a closed shard's records all arrived before it closed).
-            let open_at_t = s.closed_ms.is_none_or(|closed| closed > t);
-            match request.filter {
-                Some(ShardFilter::AtLatest) => s.ending_counter.is_none(),
-                // Open at T: created by then (shards created with the stream count as open from
-                // the start of time, as AWS shows them) and not yet closed.
-                Some(ShardFilter::AtTimestamp(_)) => {
-                    (s.created_ms <= t || s.created_ms == created_with_stream) && open_at_t
-                }
-                // Open at T, and every descendant of those: whatever was not closed by T.
-                Some(ShardFilter::FromTimestamp(_)) => open_at_t,
-                _ => true,
-            }
-        };
+        let keep = |s: &ShardRecord| passes(s, request.filter, t, stream.record.created_ms);
         let start_after = after.max(filter_after);
         let mut shards: Vec<&ShardRecord> = stream
             .record
@@ -106,5 +91,22 @@ impl Streams {
             shards: shards.into_iter().map(|s| shard_out(&stream, s)).collect(),
             next_token,
         })
+    }
+}
+
+/// Whether a shard passes a filter at time `t` (`stream_created_ms`: shards created with the
+/// stream count as open from the start of time, as AWS shows them).
+fn passes(s: &ShardRecord, filter: Option<ShardFilter>, t: i64, stream_created_ms: i64) -> bool {
+    // Not closed by T (a closed shard's records all arrived before it closed).
+    let open_at_t = s.closed_ms.is_none_or(|closed| closed > t);
+    match filter {
+        Some(ShardFilter::AtLatest) => s.ending_counter.is_none(),
+        // Open at T: created by then and not yet closed.
+        Some(ShardFilter::AtTimestamp(_)) => {
+            (s.created_ms <= t || s.created_ms == stream_created_ms) && open_at_t
+        }
+        // Open at T, and every descendant of those: whatever was not closed by T.
+        Some(ShardFilter::FromTimestamp(_)) => open_at_t,
+        _ => true,
     }
 }

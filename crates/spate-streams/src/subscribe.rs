@@ -54,6 +54,30 @@ impl Default for Subscriptions {
 }
 
 impl Subscriptions {
+    /// Makes a new subscription the live one of its consumer and shard: refused within
+    /// [`EXCLUSIVE_WINDOW`] of the previous one, which it otherwise takes over (ends).
+    fn claim(&self, key: &(String, u32)) -> Option<(u64, watch::Receiver<bool>)> {
+        let (takeover_tx, takeover) = watch::channel(false);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(previous) = active.get(key) {
+            if previous.started.elapsed() < EXCLUSIVE_WINDOW {
+                return None;
+            }
+            let _ = previous.takeover.send(true);
+        }
+        let started = Instant::now();
+        active.insert(
+            key.clone(),
+            Active {
+                id,
+                started,
+                takeover: takeover_tx,
+            },
+        );
+        Some((id, takeover))
+    }
+
     /// Ends every subscription normally (at shutdown: clients resubscribe elsewhere or later,
     /// from their last continuation).
     pub fn close_all(&self) {
@@ -131,29 +155,10 @@ impl Consumers {
             self.records
                 .start_position(&stream, &shard, start, "SubscribeToShard")?;
         let key = (stream.consumer_arn(&consumer), shard.index);
-        let (takeover_tx, takeover) = watch::channel(false);
         let subscriptions = &self.subscriptions;
-        let id = subscriptions.next_id.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut active = subscriptions
-                .active
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some(previous) = active.get(&key) {
-                if previous.started.elapsed() < EXCLUSIVE_WINDOW {
-                    return Err(self.another_subscription(&stream, &consumer.name, shard.index));
-                }
-                let _ = previous.takeover.send(true);
-            }
-            active.insert(
-                key.clone(),
-                Active {
-                    id,
-                    started: Instant::now(),
-                    takeover: takeover_tx,
-                },
-            );
-        }
+        let (id, takeover) = subscriptions
+            .claim(&key)
+            .ok_or_else(|| self.another_subscription(&stream, &consumer.name, shard.index))?;
         let durable = self.records.log.watch(shard.log_id).map_err(log_error)?;
         let lifetime = Duration::from_millis(config.subscription_lifetime_ms);
         Ok(Subscription {

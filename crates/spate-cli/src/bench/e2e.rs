@@ -121,43 +121,8 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
     } else {
         None
     };
-    let mut readers = Vec::new();
-    for shard in &shards {
-        let (client, shared, stream, shard) = (
-            client.clone(),
-            shared.clone(),
-            args.target.stream.clone(),
-            shard.clone(),
-        );
-        let ready = match &consumer_arn {
-            Some(arn) => {
-                let body = subscribe(&client, arn, &shard, None).await?;
-                let arn = arn.clone();
-                tokio::spawn(async move { efo_reader(client, shared, arn, shard, body).await })
-            }
-            None => {
-                let iterator = latest_iterator(&client, &stream, &shard).await?;
-                let pause = Duration::from_millis(args.poll_interval_ms);
-                tokio::spawn(async move { poll_reader(client, shared, iterator, pause).await })
-            }
-        };
-        readers.push(ready);
-    }
-    let sent = Arc::new(AtomicU64::new(0));
-    let mut producers = Vec::new();
-    let per_producer = (args.rate as f64 / args.concurrency as f64).max(1.0);
-    for p in 0..args.concurrency {
-        let (args, client, shared, sent) =
-            (args.clone(), client.clone(), shared.clone(), sent.clone());
-        producers.push(tokio::spawn(async move {
-            produce(args, client, shared, sent, per_producer, p as u64).await
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(args.duration_secs)).await;
-    for p in producers {
-        p.await.map_err(|e| e.to_string())??;
-    }
-    let total = sent.load(Ordering::Relaxed);
+    let readers = start_readers(&args, &client, &shared, &shards, consumer_arn.as_deref()).await?;
+    let total = produce_all(&args, &client, &shared).await?;
     // Let the last records arrive.
     let drain_until = Instant::now() + Duration::from_secs(5);
     while shared.received.load(Ordering::Relaxed) < total && Instant::now() < drain_until {
@@ -173,6 +138,61 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
             .call::<serde_json::Value>("DeregisterStreamConsumer", &body)
             .await;
     }
+    report(&args, &shared, shards.len(), total)
+}
+
+/// A reader per shard, positioned at LATEST: polling GetRecords, or subscribed through EFO.
+async fn start_readers(
+    args: &E2eArgs,
+    client: &KinesisClient,
+    shared: &Arc<Shared>,
+    shards: &[String],
+    consumer_arn: Option<&str>,
+) -> Result<Vec<tokio::task::JoinHandle<Result<(), String>>>, String> {
+    let mut readers = Vec::new();
+    for shard in shards {
+        let (client, shared, shard) = (client.clone(), shared.clone(), shard.clone());
+        let reader = match consumer_arn {
+            Some(arn) => {
+                let body = subscribe(&client, arn, &shard, None).await?;
+                let arn = arn.to_string();
+                tokio::spawn(async move { efo_reader(client, shared, arn, shard, body).await })
+            }
+            None => {
+                let iterator = latest_iterator(&client, &args.target.stream, &shard).await?;
+                let pause = Duration::from_millis(args.poll_interval_ms);
+                tokio::spawn(async move { poll_reader(client, shared, iterator, pause).await })
+            }
+        };
+        readers.push(reader);
+    }
+    Ok(readers)
+}
+
+/// Runs the producers for the configured duration; returns how many records they sent.
+async fn produce_all(
+    args: &E2eArgs,
+    client: &KinesisClient,
+    shared: &Arc<Shared>,
+) -> Result<u64, String> {
+    let sent = Arc::new(AtomicU64::new(0));
+    let per_producer = (args.rate as f64 / args.concurrency as f64).max(1.0);
+    let mut producers = Vec::new();
+    for p in 0..args.concurrency {
+        let (args, client, shared, sent) =
+            (args.clone(), client.clone(), shared.clone(), sent.clone());
+        producers.push(tokio::spawn(async move {
+            produce(args, client, shared, sent, per_producer, p as u64).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(args.duration_secs)).await;
+    for p in producers {
+        p.await.map_err(|e| e.to_string())??;
+    }
+    Ok(sent.load(Ordering::Relaxed))
+}
+
+fn report(args: &E2eArgs, shared: &Shared, shards: usize, total: u64) -> Result<(), String> {
     let received = shared.received.load(Ordering::Relaxed);
     let [p50, p90, p99, p999, max] = shared
         .latencies
@@ -184,15 +204,14 @@ pub async fn run(args: E2eArgs) -> Result<(), String> {
         println!(
             "{}",
             serde_json::json!({
-                "mode": mode, "stream": args.target.stream, "shards": shards.len(),
+                "mode": mode, "stream": args.target.stream, "shards": shards,
                 "rate": args.rate, "sent": total, "received": received,
                 "latency_ms": {"p50": p50, "p90": p90, "p99": p99, "p99_9": p999, "max": max},
             })
         );
     } else {
         println!(
-            "e2e ({mode}, {} shards): sent {total}, received {received} at {} records/s",
-            shards.len(),
+            "e2e ({mode}, {shards} shards): sent {total}, received {received} at {} records/s",
             args.rate
         );
         println!(

@@ -192,7 +192,16 @@ pub async fn run(args: PutArgs) -> Result<(), String> {
     if interactive {
         eprintln!();
     }
-    let secs = started.elapsed().as_secs_f64();
+    report(
+        &args,
+        &totals,
+        &mut latencies,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
+
+fn report(args: &PutArgs, totals: &Totals, latencies: &mut Latencies, secs: f64) {
     let records = totals.records.load(Ordering::Relaxed);
     let bytes = totals.bytes.load(Ordering::Relaxed);
     let requests = totals.requests.load(Ordering::Relaxed);
@@ -209,24 +218,20 @@ pub async fn run(args: PutArgs) -> Result<(), String> {
     });
     if args.target.json {
         println!("{report}");
-    } else {
-        println!(
-            "put {} records of {} B in {secs:.1} s: {:.0} records/s, {:.1} MB/s, {:.0} requests/s",
-            records,
-            args.record_size,
-            records as f64 / secs,
-            bytes as f64 / secs / 1e6,
-            requests as f64 / secs
-        );
-        println!(
-            "latency ms: p50 {p50:.2}  p90 {p90:.2}  p99 {p99:.2}  p99.9 {p999:.2}  max {max:.2}"
-        );
-        println!(
-            "throttled records {}, failed records {}, request errors {}",
-            report["throttled_records"], report["failed_records"], report["request_errors"]
-        );
+        return;
     }
-    Ok(())
+    println!(
+        "put {records} records of {} B in {secs:.1} s: {:.0} records/s, {:.1} MB/s, {:.0} requests/s",
+        args.record_size,
+        records as f64 / secs,
+        bytes as f64 / secs / 1e6,
+        requests as f64 / secs
+    );
+    println!("latency ms: p50 {p50:.2}  p90 {p90:.2}  p99 {p99:.2}  p99.9 {p999:.2}  max {max:.2}");
+    println!(
+        "throttled records {}, failed records {}, request errors {}",
+        report["throttled_records"], report["failed_records"], report["request_errors"]
+    );
 }
 
 #[allow(clippy::too_many_arguments)]

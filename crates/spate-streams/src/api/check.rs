@@ -122,8 +122,18 @@ pub fn tag_keys(v: &mut Validator, keys: &Option<List<Str>>, member: &str) {
     .element_lengths(Some(&keys[..]), member, 1, 128);
 }
 
+/// How AWS shows a map: keys that read as array indexes first, ascending, then the others in
+/// request order (the order of JavaScript object properties, which AWS's messages follow).
 fn render(pairs: &[(String, String)]) -> String {
-    render_map(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let index = |k: &str| -> Option<u32> {
+        (k == "0" || (!k.starts_with('0') && k.bytes().all(|b| b.is_ascii_digit())))
+            .then(|| k.parse::<u32>().ok())
+            .flatten()
+            .filter(|&n| n < u32::MAX)
+    };
+    let mut ordered: Vec<&(String, String)> = pairs.iter().collect();
+    ordered.sort_by_key(|(k, _)| index(k).map_or((1, 0), |n| (0, n)));
+    render_map(ordered.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 pub fn tags_of(tags: Option<Map<Str>>) -> Tags {
@@ -136,13 +146,13 @@ pub fn keys_of(keys: Option<List<Str>>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// AWS's tag character rule, "Unicode letters, digits, white space, `_ . / = + - % @`", as
+/// AWS's tag character rule, "Unicode letters, digits, white space, `_ . / = + - % @ :`", as
 /// AWS applies it: ASCII letters and digits, the code points U+00C0..U+1FFF and
 /// U+2C00..U+D7FF, and those punctuation marks and the space (not tabs or newlines).
 pub fn valid_tag_text(text: &str) -> bool {
     text.chars().all(|c| {
         c.is_ascii_alphanumeric()
-            || matches!(c, '_' | '.' | '/' | '=' | '+' | '-' | '@' | '%' | ' ')
+            || matches!(c, '_' | '.' | '/' | '=' | '+' | '-' | '@' | '%' | ':' | ' ')
             || ('\u{00C0}'..='\u{1FFF}').contains(&c)
             || ('\u{2C00}'..='\u{D7FF}').contains(&c)
     })
@@ -158,12 +168,12 @@ pub fn check_tag_texts<'a>(
 ) -> Result<(), ApiError> {
     if texts.clone().into_iter().any(|t| !valid_tag_text(t)) {
         return Err(invalid(
-            "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.",
+            "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @ :.",
         ));
     }
     if texts.into_iter().any(|t| t.contains('%')) {
         return Err(invalid(format!(
-            "Failed to {action} stream {stream} under account {account} because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'."
+            "Failed to {action} stream {stream} under account {account} because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'."
         )));
     }
     Ok(())
@@ -174,8 +184,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn maps_render_in_javascript_property_order() {
+        let pairs: Vec<(String, String)> = [("b", "1"), ("10", "x"), ("a", "2"), ("2", "y")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(render(&pairs), "{2=y, 10=x, b=1, a=2}");
+    }
+
+    #[test]
     fn tag_characters_follow_aws() {
-        for ok in ["a b", "x_y.z/w=v+u-t@s", "Ünïcödé", "日本", "a%b"] {
+        for ok in ["a b", "x_y.z/w=v+u-t@s:r", "Ünïcödé", "日本", "a%b"] {
             assert!(valid_tag_text(ok), "{ok}");
         }
         for bad in ["a;b", "a,b", "a\tb", "a\nb", "a*b"] {

@@ -78,7 +78,8 @@ pub async fn put_records(
     k: &Arc<Kinesis>,
     i: PutRecordsInput,
 ) -> Result<PutRecordsOutput, ApiError> {
-    let entries = i.records.map(|l| l.0);
+    let entries: Option<Vec<PutRecordsEntry>> =
+        i.records.map(|l| l.0.into_iter().map(|e| e.0).collect());
     let mut v = Validator::new();
     v.required(&entries, "records");
     if let Some(entries) = &entries {

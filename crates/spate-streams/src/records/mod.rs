@@ -174,20 +174,7 @@ impl Records {
                 max_total >> 20
             )));
         }
-        let mut shards: Vec<&ShardRecord> = Vec::with_capacity(records.len());
-        let mut offers = Vec::with_capacity(records.len());
-        for r in &records {
-            let hash = record_hash(r)?;
-            let shard = stream
-                .route(hash)
-                .ok_or_else(|| internal("no open shard covers a hash key"))?;
-            shards.push(shard);
-            offers.push(WriteOffer {
-                shard: shard.log_id,
-                slice: hash_slice(shard.starting_hash_key, shard.ending_hash_key, hash),
-                bytes: r.data.len() + r.partition_key.len(),
-            });
-        }
+        let (shards, offers) = route_records(&stream, &records)?;
         let mut admitted = Vec::with_capacity(records.len());
         self.traffic
             .admit_writes(self.store.now(), &offers, &mut admitted);
@@ -218,12 +205,25 @@ impl Records {
             }
             Err(e) => return Err(log_error(e)),
         };
-        // Results in request order: admitted records take their acks in turn.
+        let mut output = self.results(&stream, &shards, &admitted, &acks);
+        output.encryption_type = sealer.encryption_type();
+        Ok(output)
+    }
+
+    /// PutRecords' results in request order: admitted records take their acks in turn, the
+    /// others are throttled.
+    fn results(
+        &self,
+        stream: &Stream,
+        shards: &[&ShardRecord],
+        admitted: &[bool],
+        acks: &[spate_log::Appended],
+    ) -> PutRecordsOutput {
         let mut acks = acks.iter();
         let mut failed = 0;
-        let results = shards
+        let records = shards
             .iter()
-            .zip(&admitted)
+            .zip(admitted)
             // Only admitted records have acks: take one only for those.
             .map(|(shard, &ok)| match if ok { acks.next() } else { None } {
                 Some(ack) => PutRecordsResultEntry {
@@ -238,17 +238,39 @@ impl Records {
                         sequence_number: None,
                         shard_id: None,
                         error_code: Some("ProvisionedThroughputExceededException"),
-                        error_message: Some(self.write_throttled_message(&stream, shard)),
+                        error_message: Some(self.write_throttled_message(stream, shard)),
                     }
                 }
             })
             .collect();
-        Ok(PutRecordsOutput {
+        PutRecordsOutput {
             failed_record_count: failed,
-            records: results,
-            encryption_type: sealer.encryption_type(),
-        })
+            records,
+            encryption_type: "NONE",
+        }
     }
+}
+
+/// Each record's shard, and what it offers the shard's traffic meters.
+fn route_records<'s>(
+    stream: &'s Stream,
+    records: &[NewRecord],
+) -> Result<(Vec<&'s ShardRecord>, Vec<WriteOffer>), ApiError> {
+    let mut shards = Vec::with_capacity(records.len());
+    let mut offers = Vec::with_capacity(records.len());
+    for r in records {
+        let hash = record_hash(r)?;
+        let shard = stream
+            .route(hash)
+            .ok_or_else(|| internal("no open shard covers a hash key"))?;
+        shards.push(shard);
+        offers.push(WriteOffer {
+            shard: shard.log_id,
+            slice: hash_slice(shard.starting_hash_key, shard.ending_hash_key, hash),
+            bytes: r.data.len() + r.partition_key.len(),
+        });
+    }
+    Ok((shards, offers))
 }
 
 /// Records may be as large as the stream's MaxRecordSizeInKiB; AWS words the excess as a

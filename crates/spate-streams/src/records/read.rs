@@ -172,18 +172,8 @@ impl Records {
         stream_arn: Option<&StreamArn>,
     ) -> Result<RecordsPage, ApiError> {
         let config = &self.store.config;
-        let iterator =
-            ShardIterator::decode(iterator).ok_or_else(|| invalid("Invalid ShardIterator."))?;
         let now = self.store.now();
-        if now - iterator.issued_ms > config.iterator_ttl_ms {
-            return Err(ApiError::new(
-                ErrorKind::ExpiredIterator,
-                format!(
-                    "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {} milliseconds.",
-                    iterator.issued_ms, now, config.iterator_ttl_ms
-                ),
-            ));
-        }
+        let iterator = self.live_iterator(iterator, now)?;
         if stream_arn.is_some_and(|arn| arn.name != iterator.stream_name) {
             return Err(invalid(
                 "The StreamARN does not match the stream of the ShardIterator.",
@@ -244,6 +234,25 @@ impl Records {
         Ok(page)
     }
 
+    /// A shard iterator that decodes and has not expired.
+    fn live_iterator(&self, text: &str, now: i64) -> Result<ShardIterator, ApiError> {
+        let config = &self.store.config;
+        let iterator =
+            ShardIterator::decode(text).ok_or_else(|| invalid("Invalid ShardIterator."))?;
+        if now - iterator.issued_ms > config.iterator_ttl_ms {
+            return Err(ApiError::new(
+                ErrorKind::ExpiredIterator,
+                format!(
+                    "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {} milliseconds.",
+                    amz_utc(iterator.issued_ms),
+                    amz_utc(now),
+                    config.iterator_ttl_ms
+                ),
+            ));
+        }
+        Ok(iterator)
+    }
+
     /// Reads records of `shard` from `position` (skipping those that arrived before
     /// `min_arrival_ms` or are past retention), opening sealed ones. A closed shard read to its
     /// end gets its ChildShards. Blocking: file reads.
@@ -300,5 +309,71 @@ impl Records {
             millis_behind_latest,
             child_shards,
         })
+    }
+}
+
+/// A time as AWS writes it in messages: `Thu Jan 22 01:22:02 UTC 2015`.
+fn amz_utc(epoch_ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = epoch_ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {year}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_aws_writes_them() {
+        assert_eq!(amz_utc(1_421_889_722_000), "Thu Jan 22 01:22:02 UTC 2015");
+        assert_eq!(amz_utc(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(amz_utc(1_796_164_850_729), "Tue Dec 01 22:40:50 UTC 2026");
+    }
+
+    #[test]
+    fn iterator_types_and_members_combine_as_on_aws() {
+        assert_eq!(
+            starting_position("LATEST", None, None),
+            Ok(StartingPosition::Latest)
+        );
+        assert_eq!(
+            starting_position("AT_TIMESTAMP", Some("5"), Some(1)),
+            Ok(StartingPosition::AfterSequenceNumber("5".into()))
+        );
+        let e = starting_position("AT_SEQUENCE_NUMBER", None, None).unwrap_err();
+        assert!(e
+            .message
+            .ends_with("Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber."));
+        let e = starting_position("LATEST", Some("5"), None).unwrap_err();
+        assert!(e
+            .message
+            .ends_with("Request specified LATEST and also a StartingSequenceNumber."));
+        let e = starting_position("AT_TIMESTAMP", None, None).unwrap_err();
+        assert!(e
+            .message
+            .starts_with("Must specify timestampInMillis parameter"));
     }
 }

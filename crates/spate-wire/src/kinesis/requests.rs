@@ -348,7 +348,7 @@ pub struct PutRecordsInput {
     pub stream_name: Option<Str>,
     #[serde(rename = "StreamARN")]
     pub stream_arn: Option<Str>,
-    pub records: Option<List<PutRecordsEntry>>,
+    pub records: Option<List<Struct<PutRecordsEntry>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,17 +14,19 @@
 
 use crate::files::FileCache;
 use crate::frame::{encode_frame, encode_header, frame_len, FrameFlags, HEADER_BYTES};
-use crate::storage::{create_dir_all_durable, IoFailure, Storage, StorageFile};
+use crate::storage::{IoFailure, Storage, StorageFile};
 use crate::view::{parking, IndexEntry, SegmentView, ShardView};
 use crate::writer::{LogOptions, ShardMap, ShardShared};
-use crate::{segment_path, shard_dir, AppendRecord, Appended, Clock, LogError, ShardLogId};
+use crate::{segment_path, AppendRecord, Appended, Clock, LogError, ShardLogId};
+
+mod shards;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, RwLock};
-use tokio::sync::{oneshot, watch};
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 type Reply<T> = oneshot::Sender<Result<T, LogError>>;
 
@@ -398,38 +400,47 @@ impl Writer {
     }
 
     /// Cuts every touched shard back to what was published (durable): files this commit created
-    /// are removed, the newest published segment is truncated to its durable length and synced.
-    /// Truncating also drops the unsynced pages, so a restart cannot read them back.
+    /// are removed, and the newest published segment, if this commit wrote to it, is truncated
+    /// to its durable length and synced. Truncating also drops the unsynced pages, so a restart
+    /// cannot read them back. Needs no new descriptor (it may run because they ran out): it
+    /// uses the files the writer holds, and a directory sync that fails is only logged, since
+    /// the removed files never held synced data (recovery drops them as empty if they return).
     fn roll_back(&mut self, dirty: &[ShardLogId], new_files: &[PathBuf]) -> io::Result<()> {
         for shard in dirty {
             let Some(w) = self.writers.get_mut(shard) else {
                 continue;
             };
             let published = parking::read(&w.shared.view).clone();
-            let created = w.segments.iter().filter(|s| {
-                !published
-                    .segments
-                    .iter()
-                    .any(|p| p.base_counter == s.base_counter)
-            });
-            let mut removed = false;
-            for seg in created {
+            let created: Vec<&SegmentView> = w
+                .segments
+                .iter()
+                .filter(|s| {
+                    !published
+                        .segments
+                        .iter()
+                        .any(|p| p.base_counter == s.base_counter)
+                })
+                .collect();
+            for seg in &created {
                 self.files.forget(&seg.path);
                 match self.storage.remove_file(&seg.path) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                    _ => removed = true,
+                    _ => {}
                 }
             }
-            if let Some(last) = published.segments.last() {
-                let file = match w.file_for(last.base_counter) {
-                    Some(f) => f,
-                    None => self.storage.open(&last.path)?,
-                };
+            // Only a file the writer holds open can have been written by this commit.
+            let written = published
+                .segments
+                .last()
+                .and_then(|last| w.file_for(last.base_counter).map(|f| (last, f)));
+            if let Some((last, file)) = written {
                 file.set_len(last.durable_len)?;
                 file.sync_data()?;
             }
-            if removed || new_files.iter().any(|p| p.starts_with(&w.dir)) {
-                self.storage.sync_dir(&w.dir)?;
+            if !created.is_empty() || new_files.iter().any(|p| p.starts_with(&w.dir)) {
+                if let Err(e) = self.storage.sync_dir(&w.dir) {
+                    tracing::warn!("rolling back: syncing {} failed: {e}", w.dir.display());
+                }
             }
             w.restore(published);
         }
@@ -470,97 +481,6 @@ impl Writer {
         w.open.retain(|(base, _)| Some(*base) == last_base);
         w.in_commit = false;
         w.shared.durable.send_replace(w.next_counter);
-    }
-
-    fn create_shard(&mut self, shard: ShardLogId) -> Result<(), LogError> {
-        if self.writers.contains_key(&shard) {
-            return Ok(());
-        }
-        let dir = shard_dir(&self.root, shard);
-        create_dir_all_durable(self.storage.as_ref(), &dir)?;
-        let shared = Arc::new(ShardShared {
-            view: RwLock::new(ShardView::default()),
-            durable: watch::channel(0).0,
-        });
-        self.shards
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(shard, shared.clone());
-        self.writers.insert(
-            shard,
-            ShardWriter::resume(dir, ShardView::default(), shared),
-        );
-        Ok(())
-    }
-
-    fn delete_shard(&mut self, shard: ShardLogId) -> Result<(), LogError> {
-        self.shards
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&shard);
-        let dir = shard_dir(&self.root, shard);
-        self.writers.remove(&shard);
-        self.files.forget_under(&dir);
-        if self.storage.dir_exists(&dir)? {
-            self.storage.remove_dir_all(&dir)?;
-            self.storage.sync_dir(&self.root.join("shards"))?;
-        }
-        Ok(())
-    }
-
-    /// Drops whole segments whose newest record arrived before `before_ms`, oldest first, one
-    /// at a time with a directory sync each: a crash can then only leave a shorter prefix
-    /// deleted, never a gap in the chain. Readers that hold a dropped segment's file keep
-    /// reading it; new readers skip to the first kept counter.
-    fn trim(
-        &mut self,
-        shard: ShardLogId,
-        before_ms: i64,
-        dirty: &[ShardLogId],
-    ) -> Result<(), LogError> {
-        let Some(w) = self.writers.get_mut(&shard) else {
-            return Err(LogError::UnknownShard(shard));
-        };
-        if dirty.contains(&shard) {
-            return Ok(()); // records of this commit are not yet written; trim next time
-        }
-        // The newest segment always stays: it carries the shard's next counter across restarts
-        // (readers skip its expired records by arrival time).
-        let expired = w
-            .segments
-            .iter()
-            .take_while(|s| s.last_arrival_ms < before_ms)
-            .count()
-            .min(w.segments.len().saturating_sub(1));
-        for _ in 0..expired {
-            let seg = w.segments.remove(0);
-            {
-                let mut view = parking::write(&w.shared.view);
-                if view.segments.first().map(|s| s.base_counter) == Some(seg.base_counter) {
-                    view.segments.remove(0);
-                }
-            }
-            self.files.forget(&seg.path);
-            match self.storage.remove_file(&seg.path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
-            self.storage.sync_dir(&w.dir)?;
-        }
-        Ok(())
-    }
-
-    fn answer_read_only(&self, cmd: Command) {
-        match cmd {
-            Command::CreateShard { shard, done } if self.writers.contains_key(&shard) => {
-                let _ = done.send(Ok(()));
-            }
-            // Retention has nothing to do on a disk it may not change.
-            Command::Trim { done, .. } => {
-                let _ = done.send(Ok(()));
-            }
-            other => fail(other, LogError::ReadOnly),
-        }
     }
 }
 
