@@ -78,8 +78,17 @@ impl ShardId {
 }
 
 impl fmt::Display for ShardId {
+    /// `shardId-` and twelve digits, written in one piece: PutRecords names a shard for every
+    /// record it acknowledges, so `{:012}` formatting showed up in ingest profiles.
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "shardId-{:012}", self.0)
+        let mut text = *b"shardId-000000000000";
+        let mut value = self.0;
+        for slot in text[8..].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        // Only ASCII digits and the ASCII prefix were written.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -198,6 +207,14 @@ pub type Tags = BTreeMap<String, String>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shard_ids_print_with_twelve_digits() {
+        assert_eq!(ShardId(0).to_string(), "shardId-000000000000");
+        assert_eq!(ShardId(42).to_string(), "shardId-000000000042");
+        assert_eq!(ShardId(u32::MAX).to_string(), "shardId-004294967295");
+        assert_eq!(format!("{}", ShardId(7)), format!("shardId-{:012}", 7));
+    }
 
     #[test]
     fn shard_ids_resolve_as_aws_reads_them() {

@@ -110,3 +110,35 @@ async fn resharding_one_stream_does_not_hold_writes_to_another() {
         .expect("a write to b waited for a's reshard")
         .is_ok());
 }
+
+/// A crash between removing a stream from the catalog and deleting its log shards leaves the
+/// shards behind; the next start removes every log shard no stream refers to.
+#[tokio::test]
+async fn log_shards_no_stream_refers_to_are_removed_at_start() {
+    use crate::{Keyring, Kinesis, MasterKey, MasterKeySource};
+    use spate_catalog::MemCatalog;
+    use spate_log::mem::MemStorage;
+    use spate_log::{Clock, Log, LogOptions, RecordLog};
+    use std::sync::Arc;
+
+    let clock: Clock = Arc::new(|| super::START_MS);
+    let storage = Arc::new(MemStorage::new());
+    let log = Log::open(storage, "/log".into(), LogOptions::default(), clock.clone());
+    let log = Arc::new(log.expect("log"));
+    log.create_shard(77).await.expect("shard");
+    assert_eq!(log.shards(), vec![77]);
+
+    let key = MasterKey::generate().expect("key");
+    let keyring = Keyring::new(MasterKeySource::Key(Box::new(key)), &[]);
+    let catalog = Arc::new(MemCatalog);
+    Kinesis::open(
+        ServiceConfig::default(),
+        log.clone(),
+        catalog,
+        clock,
+        keyring,
+    )
+    .await
+    .expect("service");
+    assert!(log.shards().is_empty(), "left: {:?}", log.shards());
+}
