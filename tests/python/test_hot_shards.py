@@ -133,8 +133,8 @@ def test_warm_throughput_scales_an_on_demand_stream_ahead_of_traffic(spawn_serve
     name = create_stream(kinesis, shards=None, StreamModeDetails={"StreamMode": "ON_DEMAND"})
     out = kinesis.update_stream_warm_throughput(StreamName=name, WarmThroughputMiBps=4)
     assert out["WarmThroughput"]["TargetMiBps"] == 4
+    # That scaling stops at the target is tested in Rust with the scaler called directly
+    # (spate-streams tests::consumers), not by sleeping here.
     wait_for(lambda: len(open_shards(kinesis, name)) == 4, 20, "four shards for 4 MiB/s")
-    time.sleep(0.5)
-    assert len(open_shards(kinesis, name)) == 4, "scaling stops at the target"
     warm = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["WarmThroughput"]
     assert warm == {"TargetMiBps": 4, "CurrentMiBps": 4}

@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+// The exclusive window runs on tokio's clock, which tests pause and advance.
+use tokio::time::Instant as TokioInstant;
 
 /// Bytes of records one event carries at most (a single larger record still goes alone).
 pub const EVENT_MAX_BYTES: usize = 1 << 20;
@@ -31,7 +33,7 @@ const EXCLUSIVE_WINDOW: Duration = Duration::from_secs(5);
 
 struct Active {
     id: u64,
-    started: Instant,
+    started: TokioInstant,
     takeover: watch::Sender<bool>,
 }
 
@@ -66,7 +68,7 @@ impl Subscriptions {
             }
             let _ = previous.takeover.send(true);
         }
-        let started = Instant::now();
+        let started = TokioInstant::now();
         active.insert(
             key.clone(),
             Active {

@@ -2,6 +2,7 @@
 //! requests through the same wire edge the front door uses. CREATING/UPDATING/DELETING windows,
 //! iterator expiry, retention and throttling are driven by moving the clock, never by sleeping.
 
+mod consumers;
 mod lifecycle;
 mod records;
 mod validation;

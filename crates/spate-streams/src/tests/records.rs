@@ -13,12 +13,23 @@ async fn iterators_expire_after_five_minutes() {
     let it = h
         .iterator("s", "shardId-000000000000", "TRIM_HORIZON")
         .await;
-    h.advance(300_000);
+    h.advance(100_000);
+    let page = h.records(&it).await.expect("records");
+    let next = page["NextShardIterator"]
+        .as_str()
+        .expect("next")
+        .to_string();
+    h.advance(200_000);
     assert!(h.records(&it).await.is_ok());
     h.advance(1);
     let e = h.records(&it).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::ExpiredIterator);
     assert!(e.message.starts_with("Iterator expired. The iterator was created at time Tue Dec 01 00:00:00 UTC 2026 while right now it is "), "{}", e.message);
+    // A NextShardIterator lives five minutes from the call that returned it.
+    assert!(h.records(&next).await.is_ok());
+    h.advance(100_000);
+    let e = h.records(&next).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ExpiredIterator);
 }
 
 #[tokio::test]
