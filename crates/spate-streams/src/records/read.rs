@@ -3,9 +3,7 @@
 
 use super::{Records, RecordsPage};
 use crate::config::limits;
-use crate::errors::{
-    internal, invalid, log_error, not_found, shard_not_found, shard_not_found_for_reshard,
-};
+use crate::errors::{internal, invalid, log_error, shard_not_found, shard_not_found_for_reshard};
 use crate::iterator::ShardIterator;
 use crate::model::{ShardId, StartingPosition, StreamArn, StreamName, StreamRef};
 use crate::output::child_shards;
@@ -179,17 +177,21 @@ impl Records {
                 "The StreamARN does not match the stream of the ShardIterator.",
             ));
         }
+        // AWS names the shard, not the stream, when an iterator's stream is gone. An iterator
+        // is bound to its stream's incarnation: one of a deleted stream does not read a new
+        // stream of the same name.
+        let missing = || {
+            let shard_id = ShardId(iterator.shard_index).to_string();
+            shard_not_found(config, &iterator.stream_name, &shard_id)
+        };
         let stream = StreamName::parse(&iterator.stream_name)
             .and_then(|name| self.store.get(&name).ok())
             .filter(|s| s.record.created_ms == iterator.stream_created_ms)
-            .ok_or_else(|| not_found(config, &iterator.stream_name))?;
-        let shard = stream.shard(iterator.shard_index).cloned().ok_or_else(|| {
-            shard_not_found(
-                config,
-                &stream.record.name,
-                &ShardId(iterator.shard_index).to_string(),
-            )
-        })?;
+            .ok_or_else(missing)?;
+        let shard = stream
+            .shard(iterator.shard_index)
+            .cloned()
+            .ok_or_else(missing)?;
         if !self.traffic.admit_read(now, shard.log_id) {
             return Err(ApiError::new(
                 ErrorKind::ProvisionedThroughputExceeded,

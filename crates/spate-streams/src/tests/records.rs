@@ -169,3 +169,22 @@ async fn iterator_type_and_sequence_number_must_agree() {
     let e = h.err("GetShardIterator", body).await;
     assert_eq!(e.message, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AFTER_SEQUENCE_NUMBER and no StartingSequenceNumber.");
 }
+
+/// AWS names the shard when an iterator's stream is gone; an iterator of a deleted stream does
+/// not read a new stream of the same name.
+#[tokio::test]
+async fn an_iterator_of_a_deleted_stream_names_its_shard() {
+    let h = Harness::instant().await;
+    h.create("s", 2).await;
+    let it = h.iterator("s", "shardId-000000000001", "LATEST").await;
+    h.ok("DeleteStream", json!({"StreamName": "s"})).await;
+    h.kinesis.tick().await;
+    let expected =
+        "Shard shardId-000000000001 in stream s under account 000000000000 does not exist";
+    let e = h.records(&it).await.unwrap_err();
+    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::ResourceNotFound, expected));
+    h.advance(1_000);
+    h.create("s", 2).await;
+    let e = h.records(&it).await.unwrap_err();
+    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::ResourceNotFound, expected));
+}
