@@ -61,6 +61,11 @@ pub fn resource_arn(v: &mut Validator, arn: Option<&str>) {
         });
 }
 
+/// MaxRecordSizeInKiB: 1,024 to 10,240 (the model's range).
+pub fn max_record_size_kib(v: &mut Validator, kib: Option<i64>) {
+    v.range(kib, "maxRecordSizeInKiB", 1024, 10240);
+}
+
 pub fn hash_key(v: &mut Validator, key: Option<&str>, member: &str) {
     v.pattern(key, member, HASH_KEY_PATTERN, is_hash_key);
 }

@@ -79,12 +79,7 @@ pub async fn update_max_record_size(
     v.required(&i.stream_arn, "streamARN");
     check::stream_arn(&mut v, text(&i.stream_arn), "streamARN");
     v.required(&i.max_record_size_in_ki_b, "maxRecordSizeInKiB");
-    v.range(
-        int(&i.max_record_size_in_ki_b),
-        "maxRecordSizeInKiB",
-        1024,
-        10240,
-    );
+    check::max_record_size_kib(&mut v, int(&i.max_record_size_in_ki_b));
     v.finish()?;
     let stream = by_arn(&i.stream_arn)?;
     let kib = int(&i.max_record_size_in_ki_b).unwrap_or(1024);

@@ -41,12 +41,7 @@ pub async fn create_stream(
         0,
         i64::MAX,
     );
-    v.range(
-        int(&i.max_record_size_in_ki_b),
-        "maxRecordSizeInKiB",
-        1024,
-        10240,
-    );
+    check::max_record_size_kib(&mut v, int(&i.max_record_size_in_ki_b));
     v.finish()?;
     let name = text(&i.stream_name)
         .and_then(StreamName::parse)
