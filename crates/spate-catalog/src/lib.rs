@@ -1,4 +1,5 @@
-//! Stream metadata: what streams exist, their shards, tags and settings.
+//! Durable metadata: what streams exist, their shards, tags and settings; and other services'
+//! records as documents (see [`DocumentKind`]).
 //!
 //! The streams service keeps the live state in memory and writes every change through a
 //! [`Catalog`], one transaction per change (create a stream and allocate its shards' log ids
@@ -173,7 +174,17 @@ pub trait Catalog: Send + Sync {
     fn put_stream(&self, stream: &StreamRecord, next_log_id: u64) -> Result<(), CatalogError>;
     fn delete_stream(&self, name: &str) -> Result<(), CatalogError>;
     fn put_account(&self, account: &AccountRecord) -> Result<(), CatalogError>;
+    /// Every document of a kind (another service's records, e.g. Firehose delivery streams):
+    /// opaque bytes whose schema and version the owning service keeps.
+    fn documents(&self, kind: DocumentKind) -> Result<Vec<(String, Vec<u8>)>, CatalogError>;
+    fn put_document(&self, kind: DocumentKind, key: &str, value: &[u8])
+        -> Result<(), CatalogError>;
+    fn delete_document(&self, kind: DocumentKind, key: &str) -> Result<(), CatalogError>;
 }
+
+/// A named table of documents; each service that keeps records in the catalog names its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentKind(pub &'static str);
 
 /// Keeps nothing: the service's in-memory state is all there is.
 #[derive(Debug, Default)]
@@ -190,6 +201,15 @@ impl Catalog for MemCatalog {
         Ok(())
     }
     fn put_account(&self, _: &AccountRecord) -> Result<(), CatalogError> {
+        Ok(())
+    }
+    fn documents(&self, _: DocumentKind) -> Result<Vec<(String, Vec<u8>)>, CatalogError> {
+        Ok(Vec::new())
+    }
+    fn put_document(&self, _: DocumentKind, _: &str, _: &[u8]) -> Result<(), CatalogError> {
+        Ok(())
+    }
+    fn delete_document(&self, _: DocumentKind, _: &str) -> Result<(), CatalogError> {
         Ok(())
     }
 }

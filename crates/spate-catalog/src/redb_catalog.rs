@@ -1,6 +1,8 @@
 //! The embedded catalog: one redb file, records as versioned JSON values.
 
-use crate::{AccountRecord, Catalog, CatalogError, CatalogState, StreamRecord, FORMAT_VERSION};
+use crate::{
+    AccountRecord, Catalog, CatalogError, CatalogState, DocumentKind, StreamRecord, FORMAT_VERSION,
+};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::Path;
 
@@ -186,6 +188,52 @@ impl Catalog for RedbCatalog {
             .map_err(storage)?;
         txn.commit().map_err(storage)
     }
+
+    fn documents(&self, kind: DocumentKind) -> Result<Vec<(String, Vec<u8>)>, CatalogError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = match txn.open_table(documents_table(kind)) {
+            Ok(table) => table,
+            // Nothing of this kind was ever written.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(storage(e)),
+        };
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            out.push((key.value().to_string(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn put_document(
+        &self,
+        kind: DocumentKind,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), CatalogError> {
+        self.refuse_if_read_only()?;
+        let txn = self.db.begin_write().map_err(storage)?;
+        txn.open_table(documents_table(kind))
+            .map_err(storage)?
+            .insert(key, value)
+            .map_err(storage)?;
+        txn.commit().map_err(storage)
+    }
+
+    fn delete_document(&self, kind: DocumentKind, key: &str) -> Result<(), CatalogError> {
+        self.refuse_if_read_only()?;
+        let txn = self.db.begin_write().map_err(storage)?;
+        txn.open_table(documents_table(kind))
+            .map_err(storage)?
+            .remove(key)
+            .map_err(storage)?;
+        txn.commit().map_err(storage)
+    }
+}
+
+/// Each document kind is its own table, named by the kind (e.g. `firehose:delivery-streams`).
+fn documents_table(kind: DocumentKind) -> TableDefinition<'static, &'static str, &'static [u8]> {
+    TableDefinition::new(kind.0)
 }
 
 #[cfg(test)]
@@ -246,6 +294,30 @@ mod tests {
         let c = RedbCatalog::open(&path).unwrap();
         c.delete_stream("orders").unwrap();
         assert!(c.load().unwrap().streams.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn documents_round_trip_across_reopen() {
+        const KIND: DocumentKind = DocumentKind("doc:test");
+        let dir = std::env::temp_dir().join(format!("spate-catalog-docs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("catalog.redb");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = RedbCatalog::open(&path).unwrap();
+            assert!(c.documents(KIND).unwrap().is_empty());
+            c.put_document(KIND, "a", b"1").unwrap();
+            c.put_document(KIND, "b", b"2").unwrap();
+            c.put_document(KIND, "a", b"3").unwrap();
+            c.delete_document(KIND, "b").unwrap();
+        }
+        let c = RedbCatalog::open(&path).unwrap();
+        assert_eq!(
+            c.documents(KIND).unwrap(),
+            vec![("a".to_string(), b"3".to_vec())]
+        );
+        assert!(c.documents(DocumentKind("doc:other")).unwrap().is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

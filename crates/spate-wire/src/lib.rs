@@ -4,13 +4,14 @@
 //!   because [`Blob`] and [`Timestamp`] look at `is_human_readable()` to pick their encoding.
 //! * [`error`]: AWS exception names, HTTP status codes and the error envelope.
 //! * [`validate`]: AWS-worded `ValidationException` messages.
-//! * [`kinesis`]: typed request and response shapes of the Kinesis Data Streams operations.
+//! * [`kinesis`], [`firehose`]: typed request and response shapes of each service's operations.
 
 pub mod admin;
 pub mod blob;
 pub mod codec;
 pub mod error;
 pub mod eventstream;
+pub mod firehose;
 pub mod kinesis;
 pub mod service;
 pub mod timestamp;

@@ -182,9 +182,15 @@ async fn an_iterator_of_a_deleted_stream_names_its_shard() {
     let expected =
         "Shard shardId-000000000001 in stream s under account 000000000000 does not exist";
     let e = h.records(&it).await.unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::ResourceNotFound, expected));
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ErrorKind::ResourceNotFound, expected)
+    );
     h.advance(1_000);
     h.create("s", 2).await;
     let e = h.records(&it).await.unwrap_err();
-    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::ResourceNotFound, expected));
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (ErrorKind::ResourceNotFound, expected)
+    );
 }

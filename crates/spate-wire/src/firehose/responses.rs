@@ -1,0 +1,268 @@
+//! Response shapes. Optional members are left out when absent, as AWS leaves them out.
+
+use crate::Timestamp;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct EmptyOutput {}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateDeliveryStreamOutput {
+    #[serde(rename = "DeliveryStreamARN")]
+    pub delivery_stream_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BufferingHintsOut {
+    #[serde(rename = "SizeInMBs")]
+    pub size_in_mbs: i64,
+    pub interval_in_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KmsEncryptionConfigOut {
+    #[serde(rename = "AWSKMSKeyARN")]
+    pub aws_kms_key_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptionConfigurationOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_encryption_config: Option<&'static str>,
+    #[serde(
+        rename = "KMSEncryptionConfig",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kms_encryption_config: Option<KmsEncryptionConfigOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CloudWatchLoggingOptionsOut {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_stream_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessorParameterOut {
+    pub parameter_name: String,
+    pub parameter_value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessorOut {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<ProcessorParameterOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessingConfigurationOut {
+    pub enabled: bool,
+    pub processors: Vec<ProcessorOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetryOptionsOut {
+    pub duration_in_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DynamicPartitioningConfigurationOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_options: Option<RetryOptionsOut>,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataFormatConversionConfigurationOut {
+    pub enabled: bool,
+}
+
+/// `S3DestinationDescription`: the members the plain S3 shape has.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct S3DestinationDescription {
+    #[serde(rename = "RoleARN")]
+    pub role_arn: String,
+    #[serde(rename = "BucketARN")]
+    pub bucket_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_output_prefix: Option<String>,
+    pub buffering_hints: BufferingHintsOut,
+    pub compression_format: &'static str,
+    pub encryption_configuration: EncryptionConfigurationOut,
+    pub cloud_watch_logging_options: CloudWatchLoggingOptionsOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExtendedS3DestinationDescription {
+    #[serde(flatten)]
+    pub s3: S3DestinationDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_configuration: Option<ProcessingConfigurationOut>,
+    pub s3_backup_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_backup_description: Option<S3DestinationDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_format_conversion_configuration: Option<DataFormatConversionConfigurationOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_partitioning_configuration: Option<DynamicPartitioningConfigurationOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_extension: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationDescription {
+    pub destination_id: String,
+    #[serde(
+        rename = "S3DestinationDescription",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub s3_destination_description: Option<S3DestinationDescription>,
+    #[serde(
+        rename = "ExtendedS3DestinationDescription",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub extended_s3_destination_description: Option<ExtendedS3DestinationDescription>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FailureDescription {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeliveryStreamEncryptionConfiguration {
+    #[serde(rename = "KeyARN", skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<&'static str>,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KinesisStreamSourceDescription {
+    #[serde(rename = "KinesisStreamARN")]
+    pub kinesis_stream_arn: String,
+    #[serde(rename = "RoleARN")]
+    pub role_arn: String,
+    pub delivery_start_timestamp: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DirectPutSourceDescription {
+    #[serde(rename = "ThroughputHintInMBs")]
+    pub throughput_hint_in_mbs: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SourceDescription {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_put_source_description: Option<DirectPutSourceDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kinesis_stream_source_description: Option<KinesisStreamSourceDescription>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeliveryStreamDescription {
+    pub delivery_stream_name: String,
+    #[serde(rename = "DeliveryStreamARN")]
+    pub delivery_stream_arn: String,
+    pub delivery_stream_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_description: Option<FailureDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_stream_encryption_configuration: Option<DeliveryStreamEncryptionConfiguration>,
+    pub delivery_stream_type: &'static str,
+    pub version_id: String,
+    pub create_timestamp: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_timestamp: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceDescription>,
+    pub destinations: Vec<DestinationDescription>,
+    pub has_more_destinations: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeDeliveryStreamOutput {
+    pub delivery_stream_description: DeliveryStreamDescription,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListDeliveryStreamsOutput {
+    pub delivery_stream_names: Vec<String>,
+    pub has_more_delivery_streams: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutRecordOutput {
+    pub record_id: String,
+    pub encrypted: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutRecordBatchResponseEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutRecordBatchOutput {
+    pub failed_put_count: usize,
+    pub encrypted: bool,
+    pub request_responses: Vec<PutRecordBatchResponseEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagOut {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsForDeliveryStreamOutput {
+    pub tags: Vec<TagOut>,
+    pub has_more_tags: bool,
+}
