@@ -1,1 +1,25 @@
-//! Amazon Data Firehose.
+//! Amazon Data Firehose: delivery streams that take records durably (PutRecord,
+//! PutRecordBatch), buffer them by their destination's hints, compress them and deliver them
+//! as objects named the way Firehose names them, retrying until they land.
+//!
+//! * [`model`]: delivery streams as domain values, persisted as catalog documents.
+//! * [`control`], [`ingest`]: the control plane and the put path, on domain values.
+//! * [`delivery`]: the delivery engine (buffer → compress → name → write → record progress).
+//! * [`api`]: the wire edge (`Firehose_20150804.*`, validation with AWS's messages).
+
+pub mod api;
+pub mod config;
+pub mod control;
+pub mod delivery;
+pub mod errors;
+pub mod ids;
+pub mod ingest;
+pub mod model;
+pub mod service;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::FirehoseConfig;
+pub use service::Firehose;

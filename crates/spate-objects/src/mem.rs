@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// Keeps every object in memory; buckets spring into existence unless named in `missing`.
+/// (bucket, key) → (body, content encoding).
+type Objects = BTreeMap<(String, String), (Bytes, Option<&'static str>)>;
+
 #[derive(Debug, Default)]
 pub struct MemStore {
-    objects: Mutex<BTreeMap<(String, String), (Bytes, Option<&'static str>)>>,
+    objects: Mutex<Objects>,
     /// Buckets that answer NoSuchBucket (to test retries), until removed.
     missing: Mutex<Vec<String>>,
 }

@@ -29,9 +29,12 @@ impl Router {
     /// The service and operation an `X-Amz-Target` header names (`Prefix.Operation`).
     pub fn target(&self, target: &str) -> Option<(Arc<dyn TargetService>, Operation)> {
         let (prefix, operation) = target.split_once('.')?;
-        let service = self.targets.iter().find(|s| s.target_prefix() == prefix)?;
-        let operation = service.operation(operation)?;
-        Some((service.clone(), operation))
+        // Several services may share a prefix (each service's Spate-only operations live under
+        // `SpateAdmin_*`): the first that has the operation takes it.
+        self.targets
+            .iter()
+            .filter(|s| s.target_prefix() == prefix)
+            .find_map(|s| Some((s.clone(), s.operation(operation)?)))
     }
 
     pub fn rest(&self, method: &str, path: &str) -> Option<Arc<dyn RestService>> {

@@ -7,12 +7,15 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     AccessDenied,
+    ConcurrentModification,
     ExpiredIterator,
     ExpiredNextToken,
     IncompleteSignature,
     InternalFailure,
     InvalidArgument,
+    InvalidKmsResource,
     InvalidSignature,
+    InvalidSource,
     KmsNotFound,
     LimitExceeded,
     MissingAuthenticationToken,
@@ -22,6 +25,8 @@ pub enum ErrorKind {
     ResourceNotFound,
     Serialization,
     ServiceUnavailable,
+    /// Firehose's throttling answer ("Slow down."), a server fault (503).
+    ServiceUnavailableException,
     UnknownOperation,
     Validation,
 }
@@ -31,12 +36,15 @@ impl ErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::AccessDenied => "AccessDeniedException",
+            ErrorKind::ConcurrentModification => "ConcurrentModificationException",
             ErrorKind::ExpiredIterator => "ExpiredIteratorException",
             ErrorKind::ExpiredNextToken => "ExpiredNextTokenException",
             ErrorKind::IncompleteSignature => "IncompleteSignatureException",
             ErrorKind::InternalFailure => "InternalFailureException",
             ErrorKind::InvalidArgument => "InvalidArgumentException",
+            ErrorKind::InvalidKmsResource => "InvalidKMSResourceException",
             ErrorKind::InvalidSignature => "InvalidSignatureException",
+            ErrorKind::InvalidSource => "InvalidSourceException",
             ErrorKind::KmsNotFound => "KMSNotFoundException",
             ErrorKind::LimitExceeded => "LimitExceededException",
             ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
@@ -46,6 +54,7 @@ impl ErrorKind {
             ErrorKind::ResourceNotFound => "ResourceNotFoundException",
             ErrorKind::Serialization => "SerializationException",
             ErrorKind::ServiceUnavailable => "ServiceUnavailable",
+            ErrorKind::ServiceUnavailableException => "ServiceUnavailableException",
             ErrorKind::UnknownOperation => "UnknownOperationException",
             ErrorKind::Validation => "ValidationException",
         }
@@ -55,7 +64,7 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorKind::InternalFailure => 500,
-            ErrorKind::ServiceUnavailable => 503,
+            ErrorKind::ServiceUnavailable | ErrorKind::ServiceUnavailableException => 503,
             _ => 400,
         }
     }

@@ -3,9 +3,11 @@
 //! content type, authentication) and read the body when it calls [`TargetService::call`]. A
 //! service never sees HTTP.
 
-use crate::codec::Encoding;
+use crate::codec::{decode, encode, Encoding};
 use crate::ApiError;
 use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -111,4 +113,31 @@ impl RestReply {
 pub trait RestService: Send + Sync + 'static {
     fn matches(&self, method: &str, path: &str) -> bool;
     fn call(self: Arc<Self>, call: RestCall) -> BoxFuture<RestReply>;
+}
+
+/// Decodes a call's input, runs `op`, encodes its output. Operations without output answer an
+/// empty body, as AWS does, not an empty structure.
+pub async fn run<I, O, F, Fut>(call: &Call, op: F) -> Reply
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: FnOnce(I) -> Fut,
+    Fut: Future<Output = Result<O, ApiError>>,
+{
+    let encoding = call.encoding;
+    let input = match decode::<I>(encoding, &call.body) {
+        Ok(input) => input,
+        Err(e) => return Reply::Error(e),
+    };
+    match op(input).await {
+        Ok(output) => Reply::Output(without_empty_structure(encode(encoding, &output))),
+        Err(e) => Reply::Error(e),
+    }
+}
+
+fn without_empty_structure(body: Vec<u8>) -> Vec<u8> {
+    match body.as_slice() {
+        b"{}" | [0xa0] => Vec::new(),
+        _ => body,
+    }
 }

@@ -14,12 +14,8 @@ mod streams;
 pub use admin::AdminApi;
 
 use crate::service::Kinesis;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use spate_wire::codec::{decode, encode};
-use spate_wire::service::{BoxFuture, Call, Operation, Reply, TargetService};
+use spate_wire::service::{run, BoxFuture, Call, Operation, Reply, TargetService};
 use spate_wire::ApiError;
-use std::future::Future;
 use std::sync::Arc;
 
 /// `X-Amz-Target: Kinesis_20131202.<Operation>`.
@@ -99,34 +95,6 @@ impl TargetService for KinesisApi {
 
     fn close(&self) {
         self.kinesis.close_subscriptions();
-    }
-}
-
-/// Decodes the input, runs `op`, encodes its output (operations without output answer an empty
-/// body).
-async fn run<I, O, F, Fut>(call: &Call, op: F) -> Reply
-where
-    I: DeserializeOwned,
-    O: Serialize,
-    F: FnOnce(I) -> Fut,
-    Fut: Future<Output = Result<O, ApiError>>,
-{
-    let encoding = call.encoding;
-    let input = match decode::<I>(encoding, &call.body) {
-        Ok(input) => input,
-        Err(e) => return Reply::Error(e),
-    };
-    match op(input).await {
-        Ok(output) => Reply::Output(without_empty_structure(encode(encoding, &output))),
-        Err(e) => Reply::Error(e),
-    }
-}
-
-/// AWS answers operations without output with an empty body, not an empty structure.
-fn without_empty_structure(body: Vec<u8>) -> Vec<u8> {
-    match body.as_slice() {
-        b"{}" | [0xa0] => Vec::new(),
-        _ => body,
     }
 }
 

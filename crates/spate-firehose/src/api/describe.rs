@@ -1,0 +1,153 @@
+//! DescribeDeliveryStream's answer, built from the record with the defaults AWS shows.
+
+use crate::control::DESTINATION_ID;
+use crate::model::{DeliveryStreamRecord, Destination, S3Destination, Source};
+use crate::service::Firehose;
+use spate_wire::firehose::*;
+use spate_wire::Timestamp;
+
+pub fn description(
+    firehose: &Firehose,
+    stream: &DeliveryStreamRecord,
+    failure: Option<String>,
+) -> DeliveryStreamDescription {
+    let now = firehose.registry.now();
+    let encryption = match (&stream.source, &stream.sse) {
+        (Source::KinesisStream { .. }, _) => None,
+        (_, None) => Some(DeliveryStreamEncryptionConfiguration {
+            key_arn: None,
+            key_type: None,
+            status: "DISABLED",
+        }),
+        (_, Some(sse)) => Some(DeliveryStreamEncryptionConfiguration {
+            key_arn: sse.key_arn.clone(),
+            key_type: Some(sse.key_type.wire()),
+            status: sse.status(now),
+        }),
+    };
+    DeliveryStreamDescription {
+        delivery_stream_name: stream.name.clone(),
+        delivery_stream_arn: firehose.arn(&stream.name),
+        delivery_stream_status: stream.status(now),
+        failure_description: failure.map(|details| FailureDescription {
+            kind: "UNKNOWN_ERROR",
+            details,
+        }),
+        delivery_stream_encryption_configuration: encryption,
+        delivery_stream_type: stream.source.type_name(),
+        version_id: stream.version.to_string(),
+        create_timestamp: Timestamp::from_millis(stream.created_ms),
+        last_update_timestamp: stream.updated_ms.map(Timestamp::from_millis),
+        source: source(&stream.source),
+        destinations: vec![destination(&stream.destination)],
+        has_more_destinations: false,
+    }
+}
+
+fn source(source: &Source) -> Option<SourceDescription> {
+    match source {
+        Source::DirectPut { throughput_hint_mb } => {
+            throughput_hint_mb.map(|hint| SourceDescription {
+                direct_put_source_description: Some(DirectPutSourceDescription {
+                    throughput_hint_in_mbs: hint,
+                }),
+                kinesis_stream_source_description: None,
+            })
+        }
+        Source::KinesisStream {
+            stream_arn,
+            role_arn,
+            start_ms,
+        } => Some(SourceDescription {
+            direct_put_source_description: None,
+            kinesis_stream_source_description: Some(KinesisStreamSourceDescription {
+                kinesis_stream_arn: stream_arn.clone(),
+                role_arn: role_arn.clone(),
+                delivery_start_timestamp: Timestamp::from_millis(*start_ms),
+            }),
+        }),
+    }
+}
+
+/// Both views of an S3 destination, as AWS shows them for ExtendedS3 and plain S3 alike.
+fn destination(destination: &Destination) -> DestinationDescription {
+    let Destination::S3 { config, .. } = destination;
+    DestinationDescription {
+        destination_id: DESTINATION_ID.to_string(),
+        s3_destination_description: Some(s3(config)),
+        extended_s3_destination_description: Some(extended(config)),
+    }
+}
+
+pub fn s3(d: &S3Destination) -> S3DestinationDescription {
+    S3DestinationDescription {
+        role_arn: d.role_arn.clone(),
+        bucket_arn: d.bucket_arn.clone(),
+        prefix: d.prefix.clone(),
+        error_output_prefix: d.error_output_prefix.clone(),
+        buffering_hints: BufferingHintsOut {
+            size_in_mbs: d.buffering.size_mb,
+            interval_in_seconds: d.buffering.interval_secs,
+        },
+        compression_format: d.compression.wire(),
+        encryption_configuration: match &d.kms_key_arn {
+            None => EncryptionConfigurationOut {
+                no_encryption_config: Some("NoEncryption"),
+                kms_encryption_config: None,
+            },
+            Some(arn) => EncryptionConfigurationOut {
+                no_encryption_config: None,
+                kms_encryption_config: Some(KmsEncryptionConfigOut {
+                    aws_kms_key_arn: arn.clone(),
+                }),
+            },
+        },
+        cloud_watch_logging_options: CloudWatchLoggingOptionsOut {
+            enabled: d.logging.enabled,
+            log_group_name: d.logging.log_group_name.clone(),
+            log_stream_name: d.logging.log_stream_name.clone(),
+        },
+    }
+}
+
+fn extended(d: &S3Destination) -> ExtendedS3DestinationDescription {
+    ExtendedS3DestinationDescription {
+        s3: s3(d),
+        processing_configuration: d.processing.as_ref().map(|p| ProcessingConfigurationOut {
+            enabled: p.enabled,
+            processors: p
+                .processors
+                .iter()
+                .map(|(kind, params)| ProcessorOut {
+                    kind: kind.clone(),
+                    parameters: params
+                        .iter()
+                        .map(|(name, value)| ProcessorParameterOut {
+                            parameter_name: name.clone(),
+                            parameter_value: value.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }),
+        s3_backup_mode: if d.backup_enabled {
+            "Enabled"
+        } else {
+            "Disabled"
+        },
+        s3_backup_description: d.backup.as_deref().map(s3),
+        data_format_conversion_configuration: d
+            .format_conversion_enabled
+            .map(|enabled| DataFormatConversionConfigurationOut { enabled }),
+        dynamic_partitioning_configuration: d.dynamic_partitioning.as_ref().map(|p| {
+            DynamicPartitioningConfigurationOut {
+                retry_options: p.enabled.then(|| RetryOptionsOut {
+                    duration_in_seconds: p.retry_duration_secs.unwrap_or(300),
+                }),
+                enabled: p.enabled,
+            }
+        }),
+        file_extension: d.file_extension.clone(),
+        custom_time_zone: d.custom_time_zone.clone(),
+    }
+}

@@ -1,0 +1,328 @@
+//! S3 destination configurations: validated into [`S3Destination`] values, and updates merged
+//! into the current one.
+
+use super::check::{self, flag, int, path, text};
+use crate::delivery::prefix::Prefixes;
+use crate::errors::invalid;
+use crate::model::{
+    Buffering, CloudWatchLogging, Compression, DynamicPartitioning, Processing, S3Destination,
+};
+use spate_wire::firehose::{BufferingHints, EncryptionConfiguration, S3Configuration};
+use spate_wire::validate::Validator;
+use spate_wire::ApiError;
+
+const PROCESSOR_TYPES: [&str; 6] = [
+    "RecordDeAggregation",
+    "Decompression",
+    "CloudWatchLogProcessing",
+    "Lambda",
+    "MetadataExtraction",
+    "AppendDelimiterToRecord",
+];
+const PARAMETER_NAMES: [&str; 11] = [
+    "LambdaArn",
+    "NumberOfRetries",
+    "MetadataExtractionQuery",
+    "JsonParsingEngine",
+    "RoleArn",
+    "BufferSizeInMBs",
+    "BufferIntervalInSeconds",
+    "SubRecordType",
+    "Delimiter",
+    "CompressionFormat",
+    "DataMessageExtraction",
+];
+
+/// Checks an S3 configuration's members (`required`: RoleARN and BucketARN must be present,
+/// as in the create shapes).
+pub fn validate(v: &mut Validator, c: &S3Configuration, parent: &str, required: bool) {
+    let role = text(&c.role_arn);
+    let bucket = text(&c.bucket_arn);
+    if required {
+        v.required(&c.role_arn, &path(parent, "roleARN"));
+        v.required(&c.bucket_arn, &path(parent, "bucketARN"));
+    }
+    v.length(role, &path(parent, "roleARN"), 1, 512);
+    v.pattern(
+        role,
+        &path(parent, "roleARN"),
+        check::ROLE_ARN_PATTERN,
+        check::role_arn,
+    );
+    v.length(bucket, &path(parent, "bucketARN"), 1, 2048);
+    v.pattern(
+        bucket,
+        &path(parent, "bucketARN"),
+        check::BUCKET_ARN_PATTERN,
+        check::bucket_arn,
+    );
+    v.length(text(&c.prefix), &path(parent, "prefix"), 0, 1024);
+    v.length(
+        text(&c.error_output_prefix),
+        &path(parent, "errorOutputPrefix"),
+        0,
+        1024,
+    );
+    if let Some(h) = &c.buffering_hints {
+        let at = path(parent, "bufferingHints");
+        v.range(int(&h.size_in_mbs), &path(&at, "sizeInMBs"), 1, 128);
+        v.range(
+            int(&h.interval_in_seconds),
+            &path(&at, "intervalInSeconds"),
+            0,
+            900,
+        );
+    }
+    let format = text(&c.compression_format);
+    v.one_of(
+        format,
+        &path(parent, "compressionFormat"),
+        &Compression::WIRE,
+    );
+    if let Some(e) = &c.encryption_configuration {
+        validate_encryption(v, e, &path(parent, "encryptionConfiguration"));
+    }
+    if let Some(l) = &c.cloud_watch_logging_options {
+        let at = path(parent, "cloudWatchLoggingOptions");
+        v.length(text(&l.log_group_name), &path(&at, "logGroupName"), 0, 512);
+        v.length(
+            text(&l.log_stream_name),
+            &path(&at, "logStreamName"),
+            0,
+            512,
+        );
+    }
+    if let Some(p) = &c.processing_configuration {
+        let at = path(parent, "processingConfiguration");
+        for (i, processor) in p.processors.iter().flat_map(|l| l.0.iter()).enumerate() {
+            let at = format!("{at}.processors.{}.member", i + 1);
+            v.required(&processor.kind, &path(&at, "type"));
+            v.one_of(text(&processor.kind), &path(&at, "type"), &PROCESSOR_TYPES);
+            for (j, p) in processor
+                .parameters
+                .iter()
+                .flat_map(|l| l.0.iter())
+                .enumerate()
+            {
+                let at = format!("{at}.parameters.{}.member", j + 1);
+                v.required(&p.parameter_name, &path(&at, "parameterName"));
+                v.one_of(
+                    text(&p.parameter_name),
+                    &path(&at, "parameterName"),
+                    &PARAMETER_NAMES,
+                );
+                v.required(&p.parameter_value, &path(&at, "parameterValue"));
+                v.length(
+                    text(&p.parameter_value),
+                    &path(&at, "parameterValue"),
+                    1,
+                    5120,
+                );
+            }
+        }
+    }
+    v.one_of(
+        text(&c.s3_backup_mode),
+        &path(parent, "s3BackupMode"),
+        &["Disabled", "Enabled"],
+    );
+    let backup = c
+        .s3_backup_configuration
+        .as_deref()
+        .map(|b| (b, "s3BackupConfiguration"));
+    let backup = backup.or(c.s3_backup_update.as_deref().map(|b| (b, "s3BackupUpdate")));
+    if let Some((b, member)) = backup {
+        validate(
+            v,
+            b,
+            &path(parent, member),
+            member == "s3BackupConfiguration",
+        );
+    }
+    if let Some(retry) = c
+        .dynamic_partitioning_configuration
+        .as_ref()
+        .and_then(|d| d.retry_options.as_ref())
+    {
+        let at = path(parent, "dynamicPartitioningConfiguration.retryOptions");
+        v.range(
+            int(&retry.duration_in_seconds),
+            &path(&at, "durationInSeconds"),
+            0,
+            7200,
+        );
+    }
+    let ext = text(&c.file_extension);
+    v.length(ext, &path(parent, "fileExtension"), 0, 128);
+    v.pattern(
+        ext,
+        &path(parent, "fileExtension"),
+        check::FILE_EXTENSION_PATTERN,
+        check::file_extension,
+    );
+    let zone = text(&c.custom_time_zone);
+    v.length(zone, &path(parent, "customTimeZone"), 0, 50);
+    v.pattern(
+        zone,
+        &path(parent, "customTimeZone"),
+        check::TIME_ZONE_PATTERN,
+        check::time_zone,
+    );
+}
+
+fn validate_encryption(v: &mut Validator, e: &EncryptionConfiguration, at: &str) {
+    v.one_of(
+        text(&e.no_encryption_config),
+        &path(at, "noEncryptionConfig"),
+        &["NoEncryption"],
+    );
+    if let Some(kms) = &e.kms_encryption_config {
+        let member = path(at, "kMSEncryptionConfig.aWSKMSKeyARN");
+        let arn = text(&kms.aws_kms_key_arn);
+        v.required(&kms.aws_kms_key_arn, &member);
+        v.length(arn, &member, 1, 512);
+        v.pattern(arn, &member, check::KMS_KEY_ARN_PATTERN, |a| {
+            check::kms_key_arn(a, true)
+        });
+    }
+}
+
+/// A new destination from a create shape (validated already).
+pub fn from_config(c: &S3Configuration) -> Result<S3Destination, ApiError> {
+    merge(S3Destination::default(), c)
+}
+
+/// `current` with every member `c` gives replaced; then the semantic checks.
+pub fn merge(mut d: S3Destination, c: &S3Configuration) -> Result<S3Destination, ApiError> {
+    if let Some(role) = text(&c.role_arn) {
+        d.role_arn = role.to_string();
+    }
+    if let Some(bucket) = text(&c.bucket_arn) {
+        d.bucket_arn = bucket.to_string();
+    }
+    if c.prefix.is_some() {
+        d.prefix = text(&c.prefix).map(str::to_string);
+    }
+    if c.error_output_prefix.is_some() {
+        d.error_output_prefix = text(&c.error_output_prefix).map(str::to_string);
+    }
+    if let Some(h) = &c.buffering_hints {
+        d.buffering = buffering(d.buffering, h);
+    }
+    if let Some(format) = text(&c.compression_format).and_then(Compression::parse) {
+        d.compression = format;
+    }
+    if let Some(e) = &c.encryption_configuration {
+        d.kms_key_arn = e
+            .kms_encryption_config
+            .as_ref()
+            .and_then(|k| text(&k.aws_kms_key_arn))
+            .map(str::to_string);
+    }
+    if let Some(l) = &c.cloud_watch_logging_options {
+        d.logging = CloudWatchLogging {
+            enabled: flag(&l.enabled).unwrap_or(false),
+            log_group_name: text(&l.log_group_name).map(str::to_string),
+            log_stream_name: text(&l.log_stream_name).map(str::to_string),
+        };
+    }
+    merge_extended(&mut d, c)?;
+    check_semantics(&d)?;
+    Ok(d)
+}
+
+/// The members only ExtendedS3 has.
+fn merge_extended(d: &mut S3Destination, c: &S3Configuration) -> Result<(), ApiError> {
+    if let Some(p) = &c.processing_configuration {
+        d.processing = Some(processing(p));
+    }
+    if let Some(mode) = text(&c.s3_backup_mode) {
+        d.backup_enabled = mode == "Enabled";
+    }
+    let backup = c
+        .s3_backup_configuration
+        .as_deref()
+        .or(c.s3_backup_update.as_deref());
+    if let Some(b) = backup {
+        let current = d.backup.take().map(|b| *b).unwrap_or_default();
+        d.backup = Some(Box::new(merge(current, b)?));
+    }
+    if let Some(p) = &c.dynamic_partitioning_configuration {
+        d.dynamic_partitioning = Some(DynamicPartitioning {
+            enabled: flag(&p.enabled).unwrap_or(false),
+            retry_duration_secs: p
+                .retry_options
+                .as_ref()
+                .and_then(|r| int(&r.duration_in_seconds)),
+        });
+    }
+    if let Some(f) = &c.data_format_conversion_configuration {
+        d.format_conversion_enabled = Some(flag(&f.enabled).unwrap_or(true));
+    }
+    if c.file_extension.is_some() {
+        d.file_extension = text(&c.file_extension).map(str::to_string);
+    }
+    if c.custom_time_zone.is_some() {
+        d.custom_time_zone = text(&c.custom_time_zone).map(str::to_string);
+    }
+    Ok(())
+}
+
+/// Each hint may be given alone; the other keeps its value.
+fn buffering(current: Buffering, h: &BufferingHints) -> Buffering {
+    Buffering {
+        size_mb: int(&h.size_in_mbs).unwrap_or(current.size_mb),
+        interval_secs: int(&h.interval_in_seconds).unwrap_or(current.interval_secs),
+    }
+}
+
+fn processing(p: &spate_wire::firehose::ProcessingConfiguration) -> Processing {
+    let processors = p.processors.iter().flat_map(|l| l.0.iter());
+    Processing {
+        enabled: flag(&p.enabled).unwrap_or(false),
+        processors: processors
+            .map(|proc| {
+                let params = proc.parameters.iter().flat_map(|l| l.0.iter());
+                let params = params.map(|p| {
+                    let name = text(&p.parameter_name).unwrap_or_default().to_string();
+                    (
+                        name,
+                        text(&p.parameter_value).unwrap_or_default().to_string(),
+                    )
+                });
+                (
+                    text(&proc.kind).unwrap_or_default().to_string(),
+                    params.collect(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Rules beyond the shapes: prefixes, time zone, and what Spate does not deliver yet.
+fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
+    let not_yet = |what: &str| {
+        invalid(format!(
+            "{what} is not supported by Spate yet; see docs/compatibility.md."
+        ))
+    };
+    if d.processing.as_ref().is_some_and(|p| p.enabled) {
+        return Err(not_yet(
+            "Record transformation (an enabled ProcessingConfiguration)",
+        ));
+    }
+    if d.dynamic_partitioning.as_ref().is_some_and(|p| p.enabled) {
+        return Err(not_yet("Dynamic partitioning"));
+    }
+    if d.format_conversion_enabled == Some(true) {
+        return Err(not_yet("Record format conversion"));
+    }
+    if d.backup_enabled {
+        return Err(not_yet(
+            "S3BackupMode Enabled (a backup copy of source records)",
+        ));
+    }
+    Prefixes::new(d.prefix.as_deref(), d.error_output_prefix.as_deref()).map_err(invalid)?;
+    d.time_zone().map_err(invalid)?;
+    Ok(())
+}

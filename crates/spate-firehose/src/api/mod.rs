@@ -1,0 +1,123 @@
+//! The wire edge of Firehose: each operation decodes its request shape, validates it (AWS's
+//! messages), makes one service call and encodes the answer. [`FirehoseApi`] serves
+//! `Firehose_20150804.*`; [`FirehoseAdminApi`] adds Spate's own `SpateAdmin_20261126.
+//! FlushDeliveryStream`.
+
+mod check;
+mod control;
+mod describe;
+mod destination;
+mod records;
+
+use crate::service::Firehose;
+use spate_wire::firehose::{DeliveryStreamNameInput, EmptyOutput};
+use spate_wire::service::{run, BoxFuture, Call, Operation, Reply, TargetService};
+use spate_wire::validate::Validator;
+use spate_wire::{ApiError, ErrorKind};
+use std::sync::Arc;
+
+pub struct FirehoseApi {
+    firehose: Arc<Firehose>,
+}
+
+impl FirehoseApi {
+    pub fn new(firehose: Arc<Firehose>) -> Arc<FirehoseApi> {
+        Arc::new(FirehoseApi { firehose })
+    }
+}
+
+/// A PutRecordBatch request holds at most 4 MiB of data, a third more in base64.
+const PUT_BATCH_RESPONSE_MAX_BYTES: usize = 512 << 10;
+
+const OPERATIONS: &[Operation] = &[
+    Operation::new("CreateDeliveryStream"),
+    Operation::new("DeleteDeliveryStream"),
+    Operation::new("DescribeDeliveryStream"),
+    Operation::new("ListDeliveryStreams").with_response_max_bytes(4 << 20),
+    Operation::new("ListTagsForDeliveryStream"),
+    Operation::new("PutRecord"),
+    Operation::new("PutRecordBatch").with_response_max_bytes(PUT_BATCH_RESPONSE_MAX_BYTES),
+    Operation::new("StartDeliveryStreamEncryption"),
+    Operation::new("StopDeliveryStreamEncryption"),
+    Operation::new("TagDeliveryStream"),
+    Operation::new("UntagDeliveryStream"),
+    Operation::new("UpdateDestination"),
+];
+
+impl TargetService for FirehoseApi {
+    fn target_prefix(&self) -> &'static str {
+        spate_wire::firehose::TARGET_PREFIX
+    }
+
+    fn operation(&self, name: &str) -> Option<Operation> {
+        OPERATIONS.iter().find(|o| o.name == name).copied()
+    }
+
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Reply> {
+        Box::pin(async move { dispatch(&self.firehose, call).await })
+    }
+}
+
+async fn dispatch(f: &Arc<Firehose>, call: Call) -> Reply {
+    let c = &call;
+    match call.operation {
+        "CreateDeliveryStream" => run(c, |i| control::create(f, i)).await,
+        "DeleteDeliveryStream" => run(c, |i| control::delete(f, i)).await,
+        "DescribeDeliveryStream" => run(c, |i| control::describe(f, i)).await,
+        "ListDeliveryStreams" => run(c, |i| control::list(f, i)).await,
+        "UpdateDestination" => run(c, |i| control::update_destination(f, i)).await,
+        "TagDeliveryStream" => run(c, |i| control::tag(f, i)).await,
+        "UntagDeliveryStream" => run(c, |i| control::untag(f, i)).await,
+        "ListTagsForDeliveryStream" => run(c, |i| control::list_tags(f, i)).await,
+        "StartDeliveryStreamEncryption" => run(c, |i| control::start_encryption(f, i)).await,
+        "StopDeliveryStreamEncryption" => run(c, |i| control::stop_encryption(f, i)).await,
+        "PutRecord" => run(c, |i| records::put_record(f, i)).await,
+        "PutRecordBatch" => run(c, |i| records::put_record_batch(f, i)).await,
+        _ => Reply::Error(ApiError::bare(ErrorKind::UnknownOperation)),
+    }
+}
+
+/// `SpateAdmin_20261126.FlushDeliveryStream {"DeliveryStreamName": …}`: delivers what the
+/// stream has buffered now, whatever its buffering hints, and answers once it has landed (or
+/// with the delivery error). No part of the AWS API; tests and tools use it so they need not
+/// wait out a buffer interval.
+pub struct FirehoseAdminApi {
+    firehose: Arc<Firehose>,
+}
+
+impl FirehoseAdminApi {
+    pub fn new(firehose: Arc<Firehose>) -> Arc<FirehoseAdminApi> {
+        Arc::new(FirehoseAdminApi { firehose })
+    }
+}
+
+impl TargetService for FirehoseAdminApi {
+    fn target_prefix(&self) -> &'static str {
+        "SpateAdmin_20261126"
+    }
+
+    fn operation(&self, name: &str) -> Option<Operation> {
+        (name == "FlushDeliveryStream").then(|| Operation::new("FlushDeliveryStream"))
+    }
+
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Reply> {
+        Box::pin(async move {
+            let f = &self.firehose;
+            run(&call, |i| flush(f, i)).await
+        })
+    }
+}
+
+async fn flush(f: &Arc<Firehose>, i: DeliveryStreamNameInput) -> Result<EmptyOutput, ApiError> {
+    let mut v = Validator::new();
+    v.required(&i.delivery_stream_name, "deliveryStreamName");
+    check::stream_name(
+        &mut v,
+        check::text(&i.delivery_stream_name),
+        "deliveryStreamName",
+    );
+    v.finish()?;
+    f.flush(check::name_of(&i.delivery_stream_name)?.as_str())
+        .await?;
+    Ok(EmptyOutput {})
+}

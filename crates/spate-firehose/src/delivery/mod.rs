@@ -1,0 +1,169 @@
+//! The delivery engine: one worker per delivery stream reads the stream's durable records
+//! from the log, buffers them by the destination's BufferingHints, builds an object
+//! (compressed, named as Firehose names it) and writes it to the object store, retrying with
+//! backoff until it lands; only then is the progress recorded and the log trimmed. Delivery
+//! is therefore at-least-once across crashes: records are never dropped, an object may be
+//! written twice if the process dies between writing it and recording the progress.
+
+pub mod compress;
+pub mod javatime;
+pub mod object;
+pub mod prefix;
+mod worker;
+
+use crate::errors::internal;
+use crate::store::Registry;
+use spate_log::RecordLog;
+use spate_objects::ObjectStore;
+use spate_wire::ApiError;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use worker::Worker;
+
+/// A request to deliver what is buffered now; answered with the outcome of that attempt.
+type FlushRequest = oneshot::Sender<Result<(), String>>;
+
+/// What a stream's worker is doing, for DescribeDeliveryStream, metrics and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    /// Records read from the log and waiting in the buffer, and their bytes.
+    pub buffered_records: usize,
+    pub buffered_bytes: usize,
+    /// Objects written since the worker started.
+    pub delivered_objects: u64,
+    /// The last delivery failure, until a delivery succeeds.
+    pub failure: Option<String>,
+}
+
+type Statuses = Arc<Mutex<HashMap<String, DeliveryStatus>>>;
+
+struct Handle {
+    flush: mpsc::Sender<FlushRequest>,
+    stop: watch::Sender<Stop>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// How a worker is asked to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Run,
+    /// The stream was deleted: end at once, delivering nothing more.
+    Now,
+    /// The server is shutting down: deliver what is buffered (one attempt), then end.
+    Drain,
+}
+
+pub struct Deliveries {
+    registry: Arc<Registry>,
+    log: Arc<dyn RecordLog>,
+    objects: Arc<dyn ObjectStore>,
+    workers: Mutex<HashMap<String, Handle>>,
+    statuses: Statuses,
+}
+
+impl Deliveries {
+    pub fn new(
+        registry: Arc<Registry>,
+        log: Arc<dyn RecordLog>,
+        objects: Arc<dyn ObjectStore>,
+    ) -> Deliveries {
+        Deliveries {
+            registry,
+            log,
+            objects,
+            workers: Mutex::default(),
+            statuses: Arc::default(),
+        }
+    }
+
+    /// Starts the worker of `name` unless it runs already.
+    pub fn start(&self, name: &str, log_id: u64) {
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        if workers.contains_key(name) {
+            return;
+        }
+        let (flush_tx, flush_rx) = mpsc::channel(16);
+        let (stop_tx, stop_rx) = watch::channel(Stop::Run);
+        let worker = Worker::new(
+            name.to_string(),
+            log_id,
+            self.registry.clone(),
+            self.log.clone(),
+            self.objects.clone(),
+            self.statuses.clone(),
+        );
+        let task = tokio::spawn(worker.run(flush_rx, stop_rx));
+        workers.insert(
+            name.to_string(),
+            Handle {
+                flush: flush_tx,
+                stop: stop_tx,
+                task,
+            },
+        );
+    }
+
+    /// Ends the worker of a deleted stream without delivering more.
+    pub async fn stop(&self, name: &str) {
+        let handle = self
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if let Some(handle) = handle {
+            let _ = handle.stop.send(Stop::Now);
+            let _ = handle.task.await;
+        }
+        self.statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+
+    /// Delivers what `name` has buffered now and answers with the outcome.
+    pub async fn flush(&self, name: &str) -> Result<(), ApiError> {
+        let sender = {
+            let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+            workers.get(name).map(|h| h.flush.clone())
+        };
+        let sender = sender.ok_or_else(|| crate::errors::not_found(&self.registry.config, name))?;
+        let (tx, rx) = oneshot::channel();
+        sender
+            .send(tx)
+            .await
+            .map_err(|_| internal("the delivery worker has stopped"))?;
+        rx.await
+            .map_err(|_| internal("the delivery worker has stopped"))?
+            .map_err(|e| internal(format!("Delivery failed: {e}")))
+    }
+
+    /// What `name`'s worker is doing.
+    pub fn status(&self, name: &str) -> DeliveryStatus {
+        let statuses = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        statuses.get(name).cloned().unwrap_or_default()
+    }
+
+    /// At shutdown: every worker delivers what it holds (one attempt each), for at most
+    /// `grace`; what is not delivered stays in the log for the next start.
+    pub async fn drain(&self, grace: Duration) {
+        let handles: Vec<Handle> = {
+            let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+            workers.drain().map(|(_, h)| h).collect()
+        };
+        for handle in &handles {
+            let _ = handle.stop.send(Stop::Drain);
+        }
+        let all = futures_join(handles.into_iter().map(|h| h.task));
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("Firehose delivery did not finish within {grace:?}; the rest is delivered after the next start");
+        }
+    }
+}
+
+async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}

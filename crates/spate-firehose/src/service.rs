@@ -1,0 +1,119 @@
+//! The Firehose service: the registry of delivery streams, the put path into the log, and the
+//! delivery engine, opened over a record log, a catalog and an object store.
+
+use crate::config::FirehoseConfig;
+use crate::delivery::Deliveries;
+use crate::errors::{internal, log_error};
+use crate::store::Registry;
+use spate_catalog::{Catalog, Lifecycle};
+use spate_log::{Clock, LogError, RecordLog};
+use spate_objects::ObjectStore;
+use spate_wire::ApiError;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Firehose {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) log: Arc<dyn RecordLog>,
+    pub(crate) deliveries: Deliveries,
+    objects: Arc<dyn ObjectStore>,
+}
+
+impl Firehose {
+    /// Loads the delivery streams, reconciles the log with them (a crash may have left the
+    /// shard of a deleted stream behind) and starts a delivery worker per stream.
+    pub async fn open(
+        config: FirehoseConfig,
+        log: Arc<dyn RecordLog>,
+        catalog: Arc<dyn Catalog>,
+        objects: Arc<dyn ObjectStore>,
+        clock: Clock,
+    ) -> Result<Arc<Firehose>, ApiError> {
+        let registry = tokio::task::spawn_blocking(move || Registry::load(config, catalog, clock))
+            .await
+            .map_err(|e| internal(format!("loading delivery streams: {e}")))??;
+        let registry = Arc::new(registry);
+        let deliveries = Deliveries::new(registry.clone(), log.clone(), objects.clone());
+        let firehose = Arc::new(Firehose {
+            registry,
+            log,
+            deliveries,
+            objects,
+        });
+        firehose.attach_log_shards().await?;
+        for stream in firehose.registry.all() {
+            firehose.deliveries.start(&stream.name, stream.log_id);
+        }
+        firehose.tick().await;
+        Ok(firehose)
+    }
+
+    async fn attach_log_shards(&self) -> Result<(), ApiError> {
+        let mut referenced = HashSet::new();
+        for stream in self.registry.all() {
+            referenced.insert(stream.log_id);
+            match self.log.create_shard(stream.log_id).await {
+                Ok(()) | Err(LogError::ReadOnly) => {}
+                Err(e) => return Err(log_error(e)),
+            }
+        }
+        for id in self
+            .log
+            .shards()
+            .into_iter()
+            .filter(|id| !referenced.contains(id))
+        {
+            tracing::info!("removing Firehose log shard {id}, which no delivery stream refers to");
+            match self.log.delete_shard(id).await {
+                Ok(()) | Err(LogError::ReadOnly) => {}
+                Err(e) => return Err(log_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// What the clock makes due: delivery streams whose DELETING window ended are removed.
+    pub async fn tick(&self) {
+        let now = self.registry.now();
+        for stream in self.registry.all() {
+            if let Lifecycle::Deleting { until_ms } = stream.lifecycle {
+                if now >= until_ms {
+                    if let Err(e) = self.finish_delete(&stream.name, stream.log_id).await {
+                        tracing::warn!("deleting delivery stream {}: {e}", stream.name);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn finish_delete(&self, name: &str, log_id: u64) -> Result<(), ApiError> {
+        let _guard = self.registry.control.lock().await;
+        self.deliveries.stop(name).await;
+        self.registry.remove(name).await?;
+        match self.log.delete_shard(log_id).await {
+            Ok(()) | Err(LogError::ReadOnly) => Ok(()),
+            Err(e) => Err(internal(format!("removing the stream's records: {e}"))),
+        }
+    }
+
+    /// At shutdown: deliver what is buffered, for at most `grace`.
+    pub async fn drain(&self, grace: Duration) {
+        self.deliveries.drain(grace).await;
+    }
+
+    /// Delivers what `name` has buffered now (Spate's own operation, for tests and tools).
+    pub async fn flush(&self, name: &str) -> Result<(), ApiError> {
+        self.registry.get(name)?;
+        self.deliveries.flush(name).await
+    }
+
+    pub fn config(&self) -> &FirehoseConfig {
+        &self.registry.config
+    }
+
+    /// Where objects go.
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.objects.clone()
+    }
+}
