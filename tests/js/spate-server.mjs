@@ -9,8 +9,9 @@ export const SPATE_BIN = process.env.SPATE_BIN || "/work/cargo-target/release/sp
 const STARTUP_TIMEOUT_MS = 20_000;
 const LISTENING = /^spate listening on (http:\/\/\S+)$/;
 
-/** Starts `spate serve` on a free port; resolves once it prints its listening line. */
-export function startServer() {
+/** Starts `spate serve` on a free port (with `extraArgs`); resolves once it prints its
+ * listening line. */
+export function startServer(extraArgs = []) {
   const child = spawn(
     SPATE_BIN,
     [
@@ -21,6 +22,7 @@ export function startServer() {
       "--creating-delay-ms", "0",
       "--deleting-delay-ms", "0",
       "--updating-delay-ms", "0",
+      ...extraArgs,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from seaweed import SeaweedFS
 from spate_support import ServerFactory, SpateServer, create_stream
 
 # Loopback traffic must never go through a proxy that the environment may define.
@@ -69,3 +70,13 @@ def stream(kinesis) -> str:
 def stream4(kinesis) -> str:
     """A fresh, ACTIVE four-shard stream."""
     return create_stream(kinesis, shards=4)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS) on loopback for the whole session."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

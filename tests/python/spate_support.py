@@ -48,8 +48,9 @@ def unique_name(prefix: str = "s") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-def make_client(endpoint: str, **config):
-    """A boto3 Kinesis client for `endpoint` that never retries (so failures surface as-is)."""
+def make_client(endpoint: str, service: str = "kinesis", **config):
+    """A boto3 client (Kinesis unless `service` says otherwise) for `endpoint` that never
+    retries (so failures surface as-is)."""
     options = {
         "retries": {"total_max_attempts": 1, "mode": "standard"},
         "connect_timeout": 5,
@@ -58,7 +59,7 @@ def make_client(endpoint: str, **config):
     options.update(config)
     session = boto3.session.Session()  # one session per client: sessions are not thread-safe
     return session.client(
-        "kinesis",
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         config=Config(**options),
@@ -161,8 +162,8 @@ class SpateServer:
 
     # -- conveniences ----------------------------------------------------------------------
 
-    def client(self, **config):
-        return make_client(self.endpoint, **config)
+    def client(self, service: str = "kinesis", **config):
+        return make_client(self.endpoint, service, **config)
 
     def stderr_text(self, tail: int = 8000) -> str:
         if self._stderr_path is None or not self._stderr_path.exists():

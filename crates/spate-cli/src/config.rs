@@ -3,6 +3,7 @@
 
 use clap::Args;
 use serde::Deserialize;
+use spate_firehose::FirehoseConfig;
 use spate_server::{AuthMode, ServerOptions};
 use spate_streams::config::AutoscaleConfig;
 use spate_streams::ServiceConfig;
@@ -102,6 +103,38 @@ pub struct ServeArgs {
     pub create_streams: Vec<String>,
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub objects: ObjectArgs,
+}
+
+/// Where Firehose delivers objects: a directory per bucket (the default), or an S3-compatible
+/// endpoint.
+#[derive(Args, Debug, Default)]
+pub struct ObjectArgs {
+    /// Deliver to this S3-compatible endpoint (`http://host:port` or `https://…`, path-style)
+    /// instead of local directories.
+    #[arg(long, env = "SPATE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Region the S3 endpoint signs for (default: the server's region).
+    #[arg(long, env = "SPATE_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// Access key for the S3 endpoint (default: AWS_ACCESS_KEY_ID).
+    #[arg(long, env = "SPATE_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// Secret key for the S3 endpoint (default: AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "SPATE_S3_SECRET_ACCESS_KEY")]
+    pub s3_secret_access_key: Option<String>,
+    /// Without --s3-endpoint: the directory holding a directory per bucket (default: buckets/
+    /// in the data directory; in memory: spate-buckets/ in the system's temporary directory).
+    #[arg(long, env = "SPATE_BUCKETS_DIR")]
+    pub buckets_dir: Option<PathBuf>,
+}
+
+/// Where delivered objects go, resolved.
+#[derive(Debug, Clone)]
+pub enum ObjectTarget {
+    Directory(PathBuf),
+    S3(spate_objects::S3Options),
 }
 
 /// The front door's settings (see `spate_server::ServerOptions` for what each bounds).
@@ -180,6 +213,11 @@ struct FileConfig {
     response_buffer_bytes_max: Option<usize>,
     connection_response_buffer_bytes_max: Option<usize>,
     h2_max_concurrent_streams: Option<u32>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    buckets_dir: Option<PathBuf>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -194,6 +232,8 @@ pub struct Settings {
     pub master_key_file: Option<PathBuf>,
     pub kms_key_ids: Vec<String>,
     pub server: ServerOptions,
+    pub firehose: FirehoseConfig,
+    pub objects: ObjectTarget,
 }
 
 /// A setting: the flag (or its environment variable), else the file, else the default.
@@ -324,6 +364,51 @@ fn service(args: &ServeArgs, file: &FileConfig) -> ServiceConfig {
     }
 }
 
+/// Firehose shares the account, region and lifecycle delays with Kinesis.
+fn firehose(service: &ServiceConfig) -> FirehoseConfig {
+    FirehoseConfig {
+        region: service.region.clone(),
+        account_id: service.account_id.clone(),
+        creating_delay_ms: service.creating_delay_ms,
+        deleting_delay_ms: service.deleting_delay_ms,
+        updating_delay_ms: service.updating_delay_ms,
+        ..FirehoseConfig::default()
+    }
+}
+
+fn objects(
+    args: ObjectArgs,
+    file: &FileConfig,
+    region: &str,
+    data_dir: Option<&PathBuf>,
+) -> ObjectTarget {
+    let env = |name: &str| std::env::var(name).ok();
+    if let Some(endpoint) = args.s3_endpoint.or(file.s3_endpoint.clone()) {
+        return ObjectTarget::S3(spate_objects::S3Options {
+            endpoint,
+            region: args
+                .s3_region
+                .or(file.s3_region.clone())
+                .unwrap_or_else(|| region.to_string()),
+            access_key_id: args
+                .s3_access_key_id
+                .or(file.s3_access_key_id.clone())
+                .or_else(|| env("AWS_ACCESS_KEY_ID"))
+                .unwrap_or_else(|| "spate".into()),
+            secret_access_key: args
+                .s3_secret_access_key
+                .or(file.s3_secret_access_key.clone())
+                .or_else(|| env("AWS_SECRET_ACCESS_KEY"))
+                .unwrap_or_else(|| "spate".into()),
+        });
+    }
+    let dir = args.buckets_dir.or(file.buckets_dir.clone());
+    ObjectTarget::Directory(dir.unwrap_or_else(|| match data_dir {
+        Some(data) => data.join("buckets"),
+        None => std::env::temp_dir().join("spate-buckets"),
+    }))
+}
+
 fn read_file(path: Option<&PathBuf>) -> Result<FileConfig, String> {
     let Some(path) = path else {
         return Ok(FileConfig::default());
@@ -352,6 +437,14 @@ impl ServeArgs {
             flags => flags,
         };
         let data_dir = self.data_dir.take().or(file.data_dir.clone());
+        let data_dir =
+            (!in_memory).then(|| data_dir.unwrap_or_else(|| PathBuf::from("spate-data")));
+        let objects = objects(
+            std::mem::take(&mut self.objects),
+            &file,
+            &service.region,
+            data_dir.as_ref(),
+        );
         Ok(Settings {
             host: self
                 .host
@@ -359,7 +452,9 @@ impl ServeArgs {
                 .or(file.host.clone())
                 .unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.or(file.port).unwrap_or(4567),
-            data_dir: (!in_memory).then(|| data_dir.unwrap_or_else(|| PathBuf::from("spate-data"))),
+            data_dir,
+            firehose: firehose(&service),
+            objects,
             service,
             create_streams,
             master_key_file: self.master_key_file.take().or(file.master_key_file.clone()),

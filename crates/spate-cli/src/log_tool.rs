@@ -39,13 +39,38 @@ pub fn run(command: LogCommand) -> Result<(), String> {
     }
 }
 
+/// The record logs of a data directory: Kinesis streams' and Firehose delivery streams'.
+const LOGS: [&str; 2] = ["log", "firehose"];
+
 fn check(args: &LogArgs) -> Result<(), String> {
     let _lock = crate::data_dir::lock(&args.data_dir)?;
-    let root = args.data_dir.join("log");
+    let (mut shards, mut damaged) = (0, 0);
+    for log in LOGS {
+        let root = args.data_dir.join(log);
+        if !FsStorage.dir_exists(&root).unwrap_or(false) {
+            continue;
+        }
+        println!("{}:", root.display());
+        let (s, d) = check_log(&root)?;
+        shards += s;
+        damaged += d;
+    }
+    println!("{shards} shard(s), {damaged} damaged");
+    if damaged > 0 {
+        return Err(format!(
+            "{damaged} shard(s) damaged; `spate log repair --data-dir {} --yes` keeps the records before the damage",
+            args.data_dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Reports one log's shards; returns how many there are and how many are damaged.
+fn check_log(root: &std::path::Path) -> Result<(usize, usize), String> {
     let storage = FsStorage;
     let mut damaged = 0;
     let mut shards = 0;
-    for (id, dir) in shard_dirs(&storage, &root).map_err(|e| e.to_string())? {
+    for (id, dir) in shard_dirs(&storage, root).map_err(|e| e.to_string())? {
         shards += 1;
         let inspection = inspect_shard(&storage, &dir, false).map_err(|e| e.to_string())?;
         let counters = match (inspection.segments.first(), inspection.segments.last()) {
@@ -78,14 +103,7 @@ fn check(args: &LogArgs) -> Result<(), String> {
     if storage.dir_exists(&quarantine).unwrap_or(false) {
         println!("quarantined segments are kept in {}", quarantine.display());
     }
-    println!("{shards} shard(s), {damaged} damaged");
-    if damaged > 0 {
-        return Err(format!(
-            "{damaged} shard(s) damaged; `spate log repair --data-dir {} --yes` keeps the records before the damage",
-            args.data_dir.display()
-        ));
-    }
-    Ok(())
+    Ok((shards, damaged))
 }
 
 fn run_repair(args: &RepairArgs) -> Result<(), String> {
@@ -93,11 +111,16 @@ fn run_repair(args: &RepairArgs) -> Result<(), String> {
         return Err("repair changes the data directory: run `spate log check` first, then repeat with --yes".into());
     }
     let _lock = crate::data_dir::lock(&args.log.data_dir)?;
-    let root = args.log.data_dir.join("log");
-    let report = repair(&FsStorage, &root).map_err(|e| e.to_string())?;
-    for (id, findings) in report.iter().filter(|(_, f)| !f.is_empty()) {
-        for finding in findings {
-            println!("shard {id:016x}: {finding:?}");
+    for log in LOGS {
+        let root = args.log.data_dir.join(log);
+        if !FsStorage.dir_exists(&root).unwrap_or(false) {
+            continue;
+        }
+        let report = repair(&FsStorage, &root).map_err(|e| e.to_string())?;
+        for (id, findings) in report.iter().filter(|(_, f)| !f.is_empty()) {
+            for finding in findings {
+                println!("{log} shard {id:016x}: {finding:?}");
+            }
         }
     }
     println!("repaired; start the server as usual");

@@ -1,7 +1,10 @@
 //! `spate serve`: open storage, start the services, listen, shut down gracefully.
 
-use crate::config::{ServeArgs, Settings};
-use spate_log::{system_clock, Log, LogOptions, RecordLog};
+use crate::config::{ObjectTarget, ServeArgs, Settings};
+use spate_firehose::api::{FirehoseAdminApi, FirehoseApi};
+use spate_firehose::Firehose;
+use spate_log::{system_clock, Clock, Log, LogOptions, RecordLog};
+use spate_objects::{LocalDirStore, ObjectStore, S3Store};
 use spate_server::Router;
 use spate_streams::api::{AdminApi, KinesisApi};
 use spate_streams::model::StreamName;
@@ -13,6 +16,10 @@ use std::time::Duration;
 
 /// How often retention and finished deletions are applied.
 const MAINTENANCE_INTERVAL_MS: u64 = 10_000;
+/// How often Firehose looks for delivery streams whose DELETING window ended.
+const FIREHOSE_TICK_MS: u64 = 200;
+/// How long Firehose may deliver what it has buffered when the server stops.
+const FIREHOSE_DRAIN: Duration = Duration::from_secs(5);
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     let settings = args.resolve()?;
@@ -37,6 +44,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if !opened.read_only {
         create_startup_streams(&kinesis, &settings.create_streams).await?;
     }
+    let (firehose_log, firehose) = start_firehose(&settings, &opened).await?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
         .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
@@ -50,15 +58,20 @@ async fn serve(settings: Settings) -> Result<(), String> {
         let _ = writeln!(out, "spate listening on http://{addr}");
         let _ = out.flush();
     }
-    let background = spawn_background(&kinesis);
+    let mut background = spawn_background(&kinesis);
+    background.push(spawn_firehose_ticks(&firehose));
     // One line per service behind the front door.
     let router = Router::new()
         .with_target(KinesisApi::new(kinesis.clone()))
-        .with_target(AdminApi::new(kinesis.clone()));
+        .with_target(AdminApi::new(kinesis.clone()))
+        .with_target(FirehoseApi::new(firehose.clone()))
+        .with_target(FirehoseAdminApi::new(firehose.clone()));
     spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     background.iter().for_each(|task| task.abort());
+    firehose.drain(FIREHOSE_DRAIN).await;
+    firehose_log.shutdown();
     log.shutdown();
     tracing::info!("stopped");
     Ok(())
@@ -96,6 +109,48 @@ async fn start_services(
         .map_err(|e| e.to_string())?;
     tracing::info!("storage recovered in {:?}", started.elapsed());
     Ok((log, kinesis))
+}
+
+/// Opens Firehose's own log (beside the Kinesis log, in `firehose/`) and the service over it,
+/// delivering to the configured object store.
+async fn start_firehose(
+    settings: &Settings,
+    opened: &crate::data_dir::Opened,
+) -> Result<(Arc<Log>, Arc<Firehose>), String> {
+    let clock: Clock = system_clock();
+    let options = LogOptions {
+        read_only: opened.read_only,
+        ..LogOptions::default()
+    };
+    let root = opened.log_root.with_file_name("firehose");
+    let log = Log::open(opened.storage.clone(), root, options, clock.clone())
+        .map_err(|e| format!("Firehose log: {e}"))?;
+    let log = Arc::new(log);
+    let objects: Arc<dyn ObjectStore> = match &settings.objects {
+        ObjectTarget::S3(options) => Arc::new(S3Store::new(options)),
+        ObjectTarget::Directory(dir) => Arc::new(LocalDirStore::new(
+            Arc::new(spate_log::storage::FsStorage),
+            dir.clone(),
+        )),
+    };
+    tracing::info!("Firehose delivers to {}", objects.describe());
+    let record_log = log.clone() as Arc<dyn RecordLog>;
+    let config = settings.firehose.clone();
+    let firehose = Firehose::open(config, record_log, opened.catalog.clone(), objects, clock)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((log, firehose))
+}
+
+fn spawn_firehose_ticks(firehose: &Arc<Firehose>) -> tokio::task::JoinHandle<()> {
+    let firehose = firehose.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(FIREHOSE_TICK_MS));
+        loop {
+            tick.tick().await;
+            firehose.tick().await;
+        }
+    })
 }
 
 /// `--create-stream NAME:SHARDS`: streams that exist already are left as they are.

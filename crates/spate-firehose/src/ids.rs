@@ -53,9 +53,13 @@ const RECORD_ID_BYTES: usize = 168;
 /// record on the ingest path.
 pub fn record_id(log_id: u64, counter: u64, arrival_ms: i64) -> String {
     let mut bytes = [0u8; RECORD_ID_BYTES];
-    bytes[..8].copy_from_slice(&log_id.to_be_bytes());
-    bytes[8..16].copy_from_slice(&counter.to_be_bytes());
-    bytes[16..24].copy_from_slice(&arrival_ms.to_be_bytes());
+    // The position, masked by a fixed stream so ids look as random as AWS's (the mask is a
+    // bijection, so distinct positions keep distinct ids).
+    let identity = [log_id, counter, arrival_ms as u64];
+    for (i, (chunk, value)) in bytes[..24].chunks_mut(8).zip(identity).enumerate() {
+        let mask = splitmix(0x5350_4154_4546_4952 ^ i as u64);
+        chunk.copy_from_slice(&(value ^ mask).to_be_bytes());
+    }
     let mut state = splitmix(log_id ^ counter.rotate_left(32) ^ arrival_ms as u64);
     for chunk in bytes[24..].chunks_mut(8) {
         state = splitmix(state);

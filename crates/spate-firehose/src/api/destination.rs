@@ -7,7 +7,9 @@ use crate::errors::invalid;
 use crate::model::{
     Buffering, CloudWatchLogging, Compression, DynamicPartitioning, Processing, S3Destination,
 };
-use spate_wire::firehose::{BufferingHints, EncryptionConfiguration, S3Configuration};
+use spate_wire::firehose::{
+    BufferingHints, EncryptionConfiguration, ProcessingConfiguration, S3Configuration,
+};
 use spate_wire::validate::Validator;
 use spate_wire::ApiError;
 
@@ -36,33 +38,7 @@ const PARAMETER_NAMES: [&str; 11] = [
 /// Checks an S3 configuration's members (`required`: RoleARN and BucketARN must be present,
 /// as in the create shapes).
 pub fn validate(v: &mut Validator, c: &S3Configuration, parent: &str, required: bool) {
-    let role = text(&c.role_arn);
-    let bucket = text(&c.bucket_arn);
-    if required {
-        v.required(&c.role_arn, &path(parent, "roleARN"));
-        v.required(&c.bucket_arn, &path(parent, "bucketARN"));
-    }
-    v.length(role, &path(parent, "roleARN"), 1, 512);
-    v.pattern(
-        role,
-        &path(parent, "roleARN"),
-        check::ROLE_ARN_PATTERN,
-        check::role_arn,
-    );
-    v.length(bucket, &path(parent, "bucketARN"), 1, 2048);
-    v.pattern(
-        bucket,
-        &path(parent, "bucketARN"),
-        check::BUCKET_ARN_PATTERN,
-        check::bucket_arn,
-    );
-    v.length(text(&c.prefix), &path(parent, "prefix"), 0, 1024);
-    v.length(
-        text(&c.error_output_prefix),
-        &path(parent, "errorOutputPrefix"),
-        0,
-        1024,
-    );
+    validate_location(v, c, parent, required);
     if let Some(h) = &c.buffering_hints {
         let at = path(parent, "bufferingHints");
         v.range(int(&h.size_in_mbs), &path(&at, "sizeInMBs"), 1, 128);
@@ -93,38 +69,61 @@ pub fn validate(v: &mut Validator, c: &S3Configuration, parent: &str, required: 
         );
     }
     if let Some(p) = &c.processing_configuration {
-        let at = path(parent, "processingConfiguration");
-        for (i, processor) in p.processors.iter().flat_map(|l| l.0.iter()).enumerate() {
-            let at = format!("{at}.processors.{}.member", i + 1);
-            v.required(&processor.kind, &path(&at, "type"));
-            v.one_of(text(&processor.kind), &path(&at, "type"), &PROCESSOR_TYPES);
-            for (j, p) in processor
-                .parameters
-                .iter()
-                .flat_map(|l| l.0.iter())
-                .enumerate()
-            {
-                let at = format!("{at}.parameters.{}.member", j + 1);
-                v.required(&p.parameter_name, &path(&at, "parameterName"));
-                v.one_of(
-                    text(&p.parameter_name),
-                    &path(&at, "parameterName"),
-                    &PARAMETER_NAMES,
-                );
-                v.required(&p.parameter_value, &path(&at, "parameterValue"));
-                v.length(
-                    text(&p.parameter_value),
-                    &path(&at, "parameterValue"),
-                    1,
-                    5120,
-                );
-            }
+        validate_processing(v, p, &path(parent, "processingConfiguration"));
+    }
+    validate_extended(v, c, parent);
+}
+
+/// Role, bucket and prefixes.
+fn validate_location(v: &mut Validator, c: &S3Configuration, parent: &str, required: bool) {
+    let (role_member, bucket_member) = (path(parent, "roleARN"), path(parent, "bucketARN"));
+    let (role, bucket) = (text(&c.role_arn), text(&c.bucket_arn));
+    if required {
+        v.required(&c.role_arn, &role_member);
+        v.required(&c.bucket_arn, &bucket_member);
+    }
+    v.length(role, &role_member, 1, 512);
+    v.pattern(role, &role_member, check::ROLE_ARN_PATTERN, check::role_arn);
+    v.length(bucket, &bucket_member, 1, 2048);
+    v.pattern(
+        bucket,
+        &bucket_member,
+        check::BUCKET_ARN_PATTERN,
+        check::bucket_arn,
+    );
+    v.length(text(&c.prefix), &path(parent, "prefix"), 0, 1024);
+    let error_prefix = text(&c.error_output_prefix);
+    v.length(error_prefix, &path(parent, "errorOutputPrefix"), 0, 1024);
+}
+
+fn validate_processing(v: &mut Validator, p: &ProcessingConfiguration, at: &str) {
+    for (i, processor) in p.processors.iter().flat_map(|l| l.0.iter()).enumerate() {
+        let at = format!("{at}.processors.{}.member", i + 1);
+        v.required(&processor.kind, &path(&at, "type"));
+        v.one_of(text(&processor.kind), &path(&at, "type"), &PROCESSOR_TYPES);
+        for (j, p) in processor
+            .parameters
+            .iter()
+            .flat_map(|l| l.0.iter())
+            .enumerate()
+        {
+            let at = format!("{at}.parameters.{}.member", j + 1);
+            let (name, value) = (path(&at, "parameterName"), path(&at, "parameterValue"));
+            v.required(&p.parameter_name, &name);
+            v.one_of(text(&p.parameter_name), &name, &PARAMETER_NAMES);
+            v.required(&p.parameter_value, &value);
+            v.length(text(&p.parameter_value), &value, 1, 5120);
         }
     }
+}
+
+/// The members only ExtendedS3 has.
+fn validate_extended(v: &mut Validator, c: &S3Configuration, parent: &str) {
+    let modes = ["Disabled", "Enabled"];
     v.one_of(
         text(&c.s3_backup_mode),
         &path(parent, "s3BackupMode"),
-        &["Disabled", "Enabled"],
+        &modes,
     );
     let backup = c
         .s3_backup_configuration
@@ -139,32 +138,29 @@ pub fn validate(v: &mut Validator, c: &S3Configuration, parent: &str, required: 
             member == "s3BackupConfiguration",
         );
     }
-    if let Some(retry) = c
-        .dynamic_partitioning_configuration
-        .as_ref()
-        .and_then(|d| d.retry_options.as_ref())
-    {
+    let partitioning = c.dynamic_partitioning_configuration.as_ref();
+    if let Some(retry) = partitioning.and_then(|d| d.retry_options.as_ref()) {
         let at = path(parent, "dynamicPartitioningConfiguration.retryOptions");
-        v.range(
-            int(&retry.duration_in_seconds),
-            &path(&at, "durationInSeconds"),
-            0,
-            7200,
-        );
+        let seconds = int(&retry.duration_in_seconds);
+        v.range(seconds, &path(&at, "durationInSeconds"), 0, 7200);
     }
+    let (ext_member, zone_member) = (
+        path(parent, "fileExtension"),
+        path(parent, "customTimeZone"),
+    );
     let ext = text(&c.file_extension);
-    v.length(ext, &path(parent, "fileExtension"), 0, 128);
+    v.length(ext, &ext_member, 0, 128);
     v.pattern(
         ext,
-        &path(parent, "fileExtension"),
+        &ext_member,
         check::FILE_EXTENSION_PATTERN,
         check::file_extension,
     );
     let zone = text(&c.custom_time_zone);
-    v.length(zone, &path(parent, "customTimeZone"), 0, 50);
+    v.length(zone, &zone_member, 0, 50);
     v.pattern(
         zone,
-        &path(parent, "customTimeZone"),
+        &zone_member,
         check::TIME_ZONE_PATTERN,
         check::time_zone,
     );
@@ -276,7 +272,7 @@ fn buffering(current: Buffering, h: &BufferingHints) -> Buffering {
     }
 }
 
-fn processing(p: &spate_wire::firehose::ProcessingConfiguration) -> Processing {
+fn processing(p: &ProcessingConfiguration) -> Processing {
     let processors = p.processors.iter().flat_map(|l| l.0.iter());
     Processing {
         enabled: flag(&p.enabled).unwrap_or(false),

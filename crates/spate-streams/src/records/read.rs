@@ -177,21 +177,7 @@ impl Records {
                 "The StreamARN does not match the stream of the ShardIterator.",
             ));
         }
-        // AWS names the shard, not the stream, when an iterator's stream is gone. An iterator
-        // is bound to its stream's incarnation: one of a deleted stream does not read a new
-        // stream of the same name.
-        let missing = || {
-            let shard_id = ShardId(iterator.shard_index).to_string();
-            shard_not_found(config, &iterator.stream_name, &shard_id)
-        };
-        let stream = StreamName::parse(&iterator.stream_name)
-            .and_then(|name| self.store.get(&name).ok())
-            .filter(|s| s.record.created_ms == iterator.stream_created_ms)
-            .ok_or_else(missing)?;
-        let shard = stream
-            .shard(iterator.shard_index)
-            .cloned()
-            .ok_or_else(missing)?;
+        let (stream, shard) = self.iterator_shard(&iterator)?;
         if !self.traffic.admit_read(now, shard.log_id) {
             return Err(ApiError::new(
                 ErrorKind::ProvisionedThroughputExceeded,
@@ -234,6 +220,28 @@ impl Records {
         })?;
         page.millis_behind_latest = page.millis_behind_latest.max(0);
         Ok(page)
+    }
+
+    /// The stream and shard an iterator reads. AWS names the shard, not the stream, when an
+    /// iterator's stream is gone. An iterator is bound to its stream's incarnation: one of a
+    /// deleted stream does not read a new stream of the same name.
+    fn iterator_shard(
+        &self,
+        iterator: &ShardIterator,
+    ) -> Result<(Arc<Stream>, ShardRecord), ApiError> {
+        let missing = || {
+            let shard_id = ShardId(iterator.shard_index).to_string();
+            shard_not_found(&self.store.config, &iterator.stream_name, &shard_id)
+        };
+        let stream = StreamName::parse(&iterator.stream_name)
+            .and_then(|name| self.store.get(&name).ok())
+            .filter(|s| s.record.created_ms == iterator.stream_created_ms)
+            .ok_or_else(missing)?;
+        let shard = stream
+            .shard(iterator.shard_index)
+            .cloned()
+            .ok_or_else(missing)?;
+        Ok((stream, shard))
     }
 
     /// A shard iterator that decodes and has not expired.
