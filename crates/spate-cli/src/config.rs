@@ -128,6 +128,10 @@ pub struct ObjectArgs {
     /// in the data directory; in memory: spate-buckets/ in the system's temporary directory).
     #[arg(long, env = "SPATE_BUCKETS_DIR")]
     pub buckets_dir: Option<PathBuf>,
+    /// Let Firehose HTTP endpoint destinations use plain `http://` URLs (AWS accepts `https://`
+    /// only): for local receivers and trusted networks.
+    #[arg(long, env = "SPATE_FIREHOSE_ALLOW_HTTP")]
+    pub firehose_allow_http: bool,
 }
 
 /// Where delivered objects go, resolved.
@@ -218,6 +222,7 @@ struct FileConfig {
     s3_access_key_id: Option<String>,
     s3_secret_access_key: Option<String>,
     buckets_dir: Option<PathBuf>,
+    firehose_allow_http: Option<bool>,
 }
 
 /// Everything `serve` needs, resolved.
@@ -365,8 +370,9 @@ fn service(args: &ServeArgs, file: &FileConfig) -> ServiceConfig {
 }
 
 /// Firehose shares the account, region and lifecycle delays with Kinesis.
-fn firehose(service: &ServiceConfig) -> FirehoseConfig {
+fn firehose(service: &ServiceConfig, allow_http_endpoints: bool) -> FirehoseConfig {
     FirehoseConfig {
+        allow_http_endpoints,
         region: service.region.clone(),
         account_id: service.account_id.clone(),
         creating_delay_ms: service.creating_delay_ms,
@@ -439,6 +445,8 @@ impl ServeArgs {
         let data_dir = self.data_dir.take().or(file.data_dir.clone());
         let data_dir =
             (!in_memory).then(|| data_dir.unwrap_or_else(|| PathBuf::from("spate-data")));
+        let allow_http =
+            self.objects.firehose_allow_http || file.firehose_allow_http.unwrap_or(false);
         let objects = objects(
             std::mem::take(&mut self.objects),
             &file,
@@ -453,7 +461,7 @@ impl ServeArgs {
                 .unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.or(file.port).unwrap_or(4567),
             data_dir,
-            firehose: firehose(&service),
+            firehose: firehose(&service, allow_http),
             objects,
             service,
             create_streams,

@@ -15,8 +15,11 @@ pub struct FirehoseConfig {
     pub delivery_stream_limit: usize,
     /// First wait before retrying a failed delivery, in milliseconds (doubles per attempt).
     pub retry_initial_ms: u64,
-    /// Longest wait between delivery attempts, in milliseconds.
+    /// Longest wait between delivery attempts to S3, in milliseconds.
     pub retry_max_ms: u64,
+    /// Accept `http://` endpoint URLs (AWS takes `https://` only); for test receivers and
+    /// endpoints on a trusted network.
+    pub allow_http_endpoints: bool,
 }
 
 impl Default for FirehoseConfig {
@@ -30,6 +33,7 @@ impl Default for FirehoseConfig {
             delivery_stream_limit: 5000,
             retry_initial_ms: 1000,
             retry_max_ms: 60_000,
+            allow_http_endpoints: false,
         }
     }
 }

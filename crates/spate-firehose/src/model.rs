@@ -178,6 +178,34 @@ impl S3Destination {
     }
 }
 
+/// An HTTP endpoint destination: records are POSTed in Firehose's request format; batches that
+/// fail for longer than the retry duration (or are refused with 413) go to `s3` under the error
+/// prefix; with `backup_all` every record is also written there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpDestination {
+    pub url: String,
+    pub name: Option<String>,
+    pub access_key: Option<String>,
+    pub buffering: Buffering,
+    pub logging: CloudWatchLogging,
+    pub gzip: bool,
+    pub common_attributes: Vec<(String, String)>,
+    pub processing: Option<Processing>,
+    pub role_arn: Option<String>,
+    pub retry_duration_secs: i64,
+    pub backup_all: bool,
+    pub s3: S3Destination,
+    pub secrets_manager_enabled: Option<bool>,
+}
+
+impl HttpDestination {
+    /// AWS's default RetryOptions.DurationInSeconds for HTTP endpoints.
+    pub const DEFAULT_RETRY_SECS: i64 = 300;
+}
+
+// One destination per delivery stream, held once in its record: the variants' sizes do not
+// matter, and the S3 variant is the common one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Destination {
     /// Created with ExtendedS3DestinationConfiguration (`extended`) or S3DestinationConfiguration.
@@ -185,6 +213,32 @@ pub enum Destination {
         extended: bool,
         config: S3Destination,
     },
+    Http(HttpDestination),
+}
+
+impl Destination {
+    pub fn buffering(&self) -> Buffering {
+        match self {
+            Destination::S3 { config, .. } => config.buffering,
+            Destination::Http(http) => http.buffering,
+        }
+    }
+
+    /// The S3 bucket the destination writes to (the backup bucket of an HTTP endpoint).
+    pub fn bucket_destination(&self) -> &S3Destination {
+        match self {
+            Destination::S3 { config, .. } => config,
+            Destination::Http(http) => &http.s3,
+        }
+    }
+
+    /// Where deliveries go, for failure messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Destination::S3 { config, .. } => format!("bucket {}", config.bucket()),
+            Destination::Http(http) => format!("HTTP endpoint {}", http.url),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,10 +343,8 @@ impl DeliveryStreamRecord {
         self.status(now_ms) == "ACTIVE"
     }
 
-    pub fn s3(&self) -> &S3Destination {
-        match &self.destination {
-            Destination::S3 { config, .. } => config,
-        }
+    pub fn buffering(&self) -> Buffering {
+        self.destination.buffering()
     }
 }
 

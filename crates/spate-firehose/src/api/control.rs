@@ -3,6 +3,7 @@
 use super::check::{self, int, path, text};
 use super::describe::description;
 use super::destination;
+use super::endpoint;
 use crate::control::{CreateDeliveryStream, Tags};
 use crate::errors::invalid;
 use crate::model::{Destination, KeyType, Source};
@@ -99,7 +100,7 @@ fn sse_key(
     }
 }
 
-fn validate_create(i: &CreateDeliveryStreamInput) -> Result<(), ApiError> {
+fn validate_create(i: &CreateDeliveryStreamInput, allow_http: bool) -> Result<(), ApiError> {
     let mut v = Validator::new();
     name_member(&mut v, &i.delivery_stream_name);
     v.one_of(
@@ -142,6 +143,10 @@ fn validate_create(i: &CreateDeliveryStreamInput) -> Result<(), ApiError> {
     if let Some(s3) = &i.extended_s3_destination_configuration {
         destination::validate(&mut v, s3, "extendedS3DestinationConfiguration", true);
     }
+    if let Some(http) = &i.http_endpoint_destination_configuration {
+        let at = "httpEndpointDestinationConfiguration";
+        endpoint::validate(&mut v, http, at, true, allow_http);
+    }
     validate_tags(&mut v, &i.tags, "tags");
     v.finish()
 }
@@ -161,10 +166,6 @@ fn unsupported_destination(i: &CreateDeliveryStreamInput) -> Option<&'static str
         ),
         (i.splunk_destination_configuration.is_some(), "Splunk"),
         (
-            i.http_endpoint_destination_configuration.is_some(),
-            "HTTP endpoint",
-        ),
-        (
             i.amazon_open_search_serverless_destination_configuration
                 .is_some(),
             "Amazon OpenSearch Serverless",
@@ -183,6 +184,7 @@ fn destination_count(i: &CreateDeliveryStreamInput) -> usize {
     let supported = [
         i.s3_destination_configuration.is_some(),
         i.extended_s3_destination_configuration.is_some(),
+        i.http_endpoint_destination_configuration.is_some(),
     ];
     supported.into_iter().filter(|g| *g).count() + usize::from(unsupported_destination(i).is_some())
 }
@@ -211,11 +213,34 @@ fn source_of(i: &CreateDeliveryStreamInput) -> Result<Source, ApiError> {
     }
 }
 
+fn new_destination(i: &CreateDeliveryStreamInput) -> Result<Destination, ApiError> {
+    if let Some(c) = &i.extended_s3_destination_configuration {
+        let config = destination::from_config(c)?;
+        return Ok(Destination::S3 {
+            extended: true,
+            config,
+        });
+    }
+    if let Some(c) = &i.s3_destination_configuration {
+        let config = destination::from_config(c)?;
+        return Ok(Destination::S3 {
+            extended: false,
+            config,
+        });
+    }
+    match &i.http_endpoint_destination_configuration {
+        Some(c) => Ok(Destination::Http(endpoint::from_config(c)?)),
+        None => Err(invalid(
+            "Exactly one destination configuration is supported for a Firehose",
+        )),
+    }
+}
+
 pub async fn create(
     f: &Arc<Firehose>,
     i: CreateDeliveryStreamInput,
 ) -> Result<CreateDeliveryStreamOutput, ApiError> {
-    validate_create(&i)?;
+    validate_create(&i, f.config().allow_http_endpoints)?;
     let name = check::name_of(&i.delivery_stream_name)?;
     if destination_count(&i) != 1 {
         return Err(invalid(
@@ -226,22 +251,7 @@ pub async fn create(
         return Err(not_yet(&format!("The {which} destination")));
     }
     let source = source_of(&i)?;
-    let (config, extended) = match (
-        &i.extended_s3_destination_configuration,
-        &i.s3_destination_configuration,
-    ) {
-        (Some(c), _) => (c, true),
-        (None, Some(c)) => (c, false),
-        (None, None) => {
-            return Err(invalid(
-                "Exactly one destination configuration is supported for a Firehose",
-            ))
-        }
-    };
-    let destination = Destination::S3 {
-        extended,
-        config: destination::from_config(config)?,
-    };
+    let destination = new_destination(&i)?;
     let sse = match &i.delivery_stream_encryption_configuration_input {
         Some(input) => Some(sse_key(Some(input))?),
         None => None,
@@ -325,15 +335,37 @@ pub async fn update_destination(
     f: &Arc<Firehose>,
     i: UpdateDestinationInput,
 ) -> Result<EmptyOutput, ApiError> {
+    validate_update(&i, f.config().allow_http_endpoints)?;
+    let others = [
+        i.redshift_destination_update.is_some(),
+        i.elasticsearch_destination_update.is_some(),
+        i.amazonopensearchservice_destination_update.is_some(),
+        i.splunk_destination_update.is_some(),
+        i.amazon_open_search_serverless_destination_update.is_some(),
+        i.snowflake_destination_update.is_some(),
+        i.iceberg_destination_update.is_some(),
+    ];
+    if others.into_iter().any(|g| g) {
+        return Err(not_yet("A destination other than S3 or an HTTP endpoint"));
+    }
+    let name = check::name_of(&i.delivery_stream_name)?;
+    let version = text(&i.current_delivery_stream_version_id).unwrap_or_default();
+    let id = text(&i.destination_id).unwrap_or_default();
+    f.update_destination(&name, version, id, |current| merge_update(current, &i))
+        .await?;
+    Ok(EmptyOutput {})
+}
+
+fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), ApiError> {
     let mut v = Validator::new();
     name_member(&mut v, &i.delivery_stream_name);
-    let version = text(&i.current_delivery_stream_version_id);
-    v.required(
-        &i.current_delivery_stream_version_id,
+    let (version, member) = (
+        text(&i.current_delivery_stream_version_id),
         "currentDeliveryStreamVersionId",
     );
-    v.length(version, "currentDeliveryStreamVersionId", 1, 50);
-    v.pattern(version, "currentDeliveryStreamVersionId", "[0-9]+", |s| {
+    v.required(&i.current_delivery_stream_version_id, member);
+    v.length(version, member, 1, 50);
+    v.pattern(version, member, "[0-9]+", |s| {
         s.bytes().all(|b| b.is_ascii_digit())
     });
     v.required(&i.destination_id, "destinationId");
@@ -344,41 +376,43 @@ pub async fn update_destination(
     if let Some(u) = &i.extended_s3_destination_update {
         destination::validate(&mut v, u, "extendedS3DestinationUpdate", false);
     }
-    v.finish()?;
-    let others = [
-        i.redshift_destination_update.is_some(),
-        i.elasticsearch_destination_update.is_some(),
-        i.amazonopensearchservice_destination_update.is_some(),
-        i.splunk_destination_update.is_some(),
-        i.http_endpoint_destination_update.is_some(),
-        i.amazon_open_search_serverless_destination_update.is_some(),
-        i.snowflake_destination_update.is_some(),
-        i.iceberg_destination_update.is_some(),
-    ];
-    if others.into_iter().any(|g| g) {
-        return Err(not_yet("Changing the destination to a type other than S3"));
+    if let Some(u) = &i.http_endpoint_destination_update {
+        endpoint::validate(
+            &mut v,
+            u,
+            "httpEndpointDestinationUpdate",
+            false,
+            allow_http,
+        );
     }
-    let name = check::name_of(&i.delivery_stream_name)?;
-    let update = i
+    v.finish()
+}
+
+/// A same-type update merges; changing between S3 and an HTTP endpoint is not supported yet.
+fn merge_update(
+    current: &Destination,
+    i: &UpdateDestinationInput,
+) -> Result<Destination, ApiError> {
+    let s3_update = i
         .extended_s3_destination_update
         .as_ref()
         .or(i.s3_destination_update.as_ref());
-    f.update_destination(
-        &name,
-        version.unwrap_or_default(),
-        text(&i.destination_id).unwrap_or_default(),
-        |current| {
-            let Destination::S3 { extended, config } = current;
+    let http_update = i.http_endpoint_destination_update.as_deref();
+    match (current, s3_update, http_update) {
+        (Destination::S3 { extended, config }, update, None) => {
             let config = match update {
                 Some(u) => destination::merge(config.clone(), u)?,
                 None => config.clone(),
             };
             let extended = *extended || i.extended_s3_destination_update.is_some();
             Ok(Destination::S3 { extended, config })
-        },
-    )
-    .await?;
-    Ok(EmptyOutput {})
+        }
+        (Destination::Http(http), None, Some(u)) => {
+            Ok(Destination::Http(endpoint::merge(http.clone(), u)?))
+        }
+        (Destination::Http(http), None, None) => Ok(Destination::Http(http.clone())),
+        _ => Err(not_yet("Changing the destination type")),
+    }
 }
 
 pub async fn tag(f: &Arc<Firehose>, i: TagDeliveryStreamInput) -> Result<EmptyOutput, ApiError> {

@@ -1,7 +1,10 @@
 //! DescribeDeliveryStream's answer, built from the record with the defaults AWS shows.
 
 use crate::control::DESTINATION_ID;
-use crate::model::{DeliveryStreamRecord, Destination, S3Destination, Source};
+use crate::model::{
+    CloudWatchLogging, DeliveryStreamRecord, Destination, HttpDestination, Processing,
+    S3Destination, Source,
+};
 use crate::service::Firehose;
 use spate_wire::firehose::*;
 use spate_wire::Timestamp;
@@ -71,11 +74,86 @@ fn source(source: &Source) -> Option<SourceDescription> {
 
 /// Both views of an S3 destination, as AWS shows them for ExtendedS3 and plain S3 alike.
 fn destination(destination: &Destination) -> DestinationDescription {
-    let Destination::S3 { config, .. } = destination;
-    DestinationDescription {
+    let mut out = DestinationDescription {
         destination_id: DESTINATION_ID.to_string(),
-        s3_destination_description: Some(s3(config)),
-        extended_s3_destination_description: Some(extended(config)),
+        s3_destination_description: None,
+        extended_s3_destination_description: None,
+        http_endpoint_destination_description: None,
+    };
+    match destination {
+        Destination::S3 { config, .. } => {
+            out.s3_destination_description = Some(s3(config));
+            out.extended_s3_destination_description = Some(extended(config));
+        }
+        Destination::Http(http) => {
+            out.http_endpoint_destination_description = Some(endpoint(http));
+        }
+    }
+    out
+}
+
+/// An HTTP endpoint with its backup bucket (the access key is never shown, as on AWS).
+fn endpoint(d: &HttpDestination) -> HttpEndpointDestinationDescription {
+    let attributes =
+        d.common_attributes
+            .iter()
+            .map(|(name, value)| HttpEndpointCommonAttributeOut {
+                attribute_name: name.clone(),
+                attribute_value: value.clone(),
+            });
+    HttpEndpointDestinationDescription {
+        endpoint_configuration: HttpEndpointDescription {
+            url: d.url.clone(),
+            name: d.name.clone(),
+        },
+        buffering_hints: BufferingHintsOut {
+            size_in_mbs: d.buffering.size_mb,
+            interval_in_seconds: d.buffering.interval_secs,
+        },
+        cloud_watch_logging_options: logging(&d.logging),
+        request_configuration: HttpEndpointRequestConfigurationOut {
+            content_encoding: if d.gzip { "GZIP" } else { "NONE" },
+            common_attributes: attributes.collect(),
+        },
+        processing_configuration: d.processing.as_ref().map(processing),
+        role_arn: d.role_arn.clone(),
+        retry_options: RetryOptionsOut {
+            duration_in_seconds: d.retry_duration_secs,
+        },
+        s3_backup_mode: if d.backup_all {
+            "AllData"
+        } else {
+            "FailedDataOnly"
+        },
+        s3_destination_description: s3(&d.s3),
+        secrets_manager_configuration: d
+            .secrets_manager_enabled
+            .map(|enabled| SecretsManagerConfigurationOut { enabled }),
+    }
+}
+
+fn logging(l: &CloudWatchLogging) -> CloudWatchLoggingOptionsOut {
+    CloudWatchLoggingOptionsOut {
+        enabled: l.enabled,
+        log_group_name: l.log_group_name.clone(),
+        log_stream_name: l.log_stream_name.clone(),
+    }
+}
+
+fn processing(p: &Processing) -> ProcessingConfigurationOut {
+    let processor = |(kind, params): &(String, Vec<(String, String)>)| ProcessorOut {
+        kind: kind.clone(),
+        parameters: params
+            .iter()
+            .map(|(name, value)| ProcessorParameterOut {
+                parameter_name: name.clone(),
+                parameter_value: value.clone(),
+            })
+            .collect(),
+    };
+    ProcessingConfigurationOut {
+        enabled: p.enabled,
+        processors: p.processors.iter().map(processor).collect(),
     }
 }
 
@@ -102,34 +180,14 @@ pub fn s3(d: &S3Destination) -> S3DestinationDescription {
                 }),
             },
         },
-        cloud_watch_logging_options: CloudWatchLoggingOptionsOut {
-            enabled: d.logging.enabled,
-            log_group_name: d.logging.log_group_name.clone(),
-            log_stream_name: d.logging.log_stream_name.clone(),
-        },
+        cloud_watch_logging_options: logging(&d.logging),
     }
 }
 
 fn extended(d: &S3Destination) -> ExtendedS3DestinationDescription {
     ExtendedS3DestinationDescription {
         s3: s3(d),
-        processing_configuration: d.processing.as_ref().map(|p| ProcessingConfigurationOut {
-            enabled: p.enabled,
-            processors: p
-                .processors
-                .iter()
-                .map(|(kind, params)| ProcessorOut {
-                    kind: kind.clone(),
-                    parameters: params
-                        .iter()
-                        .map(|(name, value)| ProcessorParameterOut {
-                            parameter_name: name.clone(),
-                            parameter_value: value.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }),
+        processing_configuration: d.processing.as_ref().map(processing),
         s3_backup_mode: if d.backup_enabled {
             "Enabled"
         } else {

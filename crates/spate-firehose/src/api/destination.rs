@@ -8,7 +8,8 @@ use crate::model::{
     Buffering, CloudWatchLogging, Compression, DynamicPartitioning, Processing, S3Destination,
 };
 use spate_wire::firehose::{
-    BufferingHints, EncryptionConfiguration, ProcessingConfiguration, S3Configuration,
+    BufferingHints, CloudWatchLoggingOptions, EncryptionConfiguration, ProcessingConfiguration,
+    S3Configuration,
 };
 use spate_wire::validate::Validator;
 use spate_wire::ApiError;
@@ -96,7 +97,20 @@ fn validate_location(v: &mut Validator, c: &S3Configuration, parent: &str, requi
     v.length(error_prefix, &path(parent, "errorOutputPrefix"), 0, 1024);
 }
 
-fn validate_processing(v: &mut Validator, p: &ProcessingConfiguration, at: &str) {
+pub(super) fn validate_logging(v: &mut Validator, l: &CloudWatchLoggingOptions, at: &str) {
+    v.length(text(&l.log_group_name), &path(at, "logGroupName"), 0, 512);
+    v.length(text(&l.log_stream_name), &path(at, "logStreamName"), 0, 512);
+}
+
+pub(super) fn logging(l: &CloudWatchLoggingOptions) -> CloudWatchLogging {
+    CloudWatchLogging {
+        enabled: flag(&l.enabled).unwrap_or(false),
+        log_group_name: text(&l.log_group_name).map(str::to_string),
+        log_stream_name: text(&l.log_stream_name).map(str::to_string),
+    }
+}
+
+pub(super) fn validate_processing(v: &mut Validator, p: &ProcessingConfiguration, at: &str) {
     for (i, processor) in p.processors.iter().flat_map(|l| l.0.iter()).enumerate() {
         let at = format!("{at}.processors.{}.member", i + 1);
         v.required(&processor.kind, &path(&at, "type"));
@@ -216,11 +230,7 @@ pub fn merge(mut d: S3Destination, c: &S3Configuration) -> Result<S3Destination,
             .map(str::to_string);
     }
     if let Some(l) = &c.cloud_watch_logging_options {
-        d.logging = CloudWatchLogging {
-            enabled: flag(&l.enabled).unwrap_or(false),
-            log_group_name: text(&l.log_group_name).map(str::to_string),
-            log_stream_name: text(&l.log_stream_name).map(str::to_string),
-        };
+        d.logging = logging(l);
     }
     merge_extended(&mut d, c)?;
     check_semantics(&d)?;
@@ -265,14 +275,14 @@ fn merge_extended(d: &mut S3Destination, c: &S3Configuration) -> Result<(), ApiE
 }
 
 /// Each hint may be given alone; the other keeps its value.
-fn buffering(current: Buffering, h: &BufferingHints) -> Buffering {
+pub(super) fn buffering(current: Buffering, h: &BufferingHints) -> Buffering {
     Buffering {
         size_mb: int(&h.size_in_mbs).unwrap_or(current.size_mb),
         interval_secs: int(&h.interval_in_seconds).unwrap_or(current.interval_secs),
     }
 }
 
-fn processing(p: &ProcessingConfiguration) -> Processing {
+pub(super) fn processing(p: &ProcessingConfiguration) -> Processing {
     let processors = p.processors.iter().flat_map(|l| l.0.iter());
     Processing {
         enabled: flag(&p.enabled).unwrap_or(false),
@@ -296,7 +306,7 @@ fn processing(p: &ProcessingConfiguration) -> Processing {
 }
 
 /// Rules beyond the shapes: prefixes, time zone, and what Spate does not deliver yet.
-fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
+pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
     let not_yet = |what: &str| {
         invalid(format!(
             "{what} is not supported by Spate yet; see docs/compatibility.md."

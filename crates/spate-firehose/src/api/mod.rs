@@ -7,6 +7,7 @@ mod check;
 mod control;
 mod describe;
 mod destination;
+mod endpoint;
 mod records;
 
 use crate::service::Firehose;

@@ -5,7 +5,9 @@
 //! is therefore at-least-once across crashes: records are never dropped, an object may be
 //! written twice if the process dies between writing it and recording the progress.
 
+mod backup;
 pub mod compress;
+pub mod http;
 pub mod javatime;
 pub mod object;
 pub mod prefix;

@@ -43,7 +43,7 @@ fn object_name(stream: &DeliveryStreamRecord, time: &Zoned) -> String {
     format!("{}-{}-{stamp}-{}", stream.name, stream.version, uuid_v4())
 }
 
-fn suffix_time() -> Pattern {
+pub(super) fn suffix_time() -> Pattern {
     // A constant pattern of supported letters.
     Pattern::parse("yyyy-MM-dd-HH-mm-ss").unwrap_or_else(|_| Pattern::hourly())
 }

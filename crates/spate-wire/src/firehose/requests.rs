@@ -108,6 +108,57 @@ pub struct S3Configuration {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointConfiguration {
+    pub url: Option<Str>,
+    pub name: Option<Str>,
+    pub access_key: Option<Str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointCommonAttribute {
+    pub attribute_name: Option<Str>,
+    pub attribute_value: Option<Str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointRequestConfiguration {
+    pub content_encoding: Option<Str>,
+    pub common_attributes: Option<List<Struct<HttpEndpointCommonAttribute>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretsManagerConfiguration {
+    #[serde(rename = "SecretARN")]
+    pub secret_arn: Option<Str>,
+    #[serde(rename = "RoleARN")]
+    pub role_arn: Option<Str>,
+    pub enabled: Option<Bool>,
+}
+
+/// `HttpEndpointDestinationConfiguration` and `HttpEndpointDestinationUpdate` (whose S3 member
+/// is `S3Update`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointDestination {
+    pub endpoint_configuration: Option<Struct<HttpEndpointConfiguration>>,
+    pub buffering_hints: Option<Struct<BufferingHints>>,
+    pub cloud_watch_logging_options: Option<Struct<CloudWatchLoggingOptions>>,
+    pub request_configuration: Option<Struct<HttpEndpointRequestConfiguration>>,
+    pub processing_configuration: Option<Struct<ProcessingConfiguration>>,
+    #[serde(rename = "RoleARN")]
+    pub role_arn: Option<Str>,
+    pub retry_options: Option<Struct<RetryOptions>>,
+    pub s3_backup_mode: Option<Str>,
+    pub s3_configuration: Option<Struct<S3Configuration>>,
+    pub s3_update: Option<Struct<S3Configuration>>,
+    pub secrets_manager_configuration: Option<Struct<SecretsManagerConfiguration>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct KinesisStreamSourceConfiguration {
     #[serde(rename = "KinesisStreamARN")]
     pub kinesis_stream_arn: Option<Str>,
@@ -157,7 +208,7 @@ pub struct CreateDeliveryStreamInput {
     pub elasticsearch_destination_configuration: Option<IgnoredAny>,
     pub amazonopensearchservice_destination_configuration: Option<IgnoredAny>,
     pub splunk_destination_configuration: Option<IgnoredAny>,
-    pub http_endpoint_destination_configuration: Option<IgnoredAny>,
+    pub http_endpoint_destination_configuration: Option<Struct<HttpEndpointDestination>>,
     pub amazon_open_search_serverless_destination_configuration: Option<IgnoredAny>,
     pub snowflake_destination_configuration: Option<IgnoredAny>,
     pub iceberg_destination_configuration: Option<IgnoredAny>,
@@ -218,7 +269,7 @@ pub struct UpdateDestinationInput {
     pub elasticsearch_destination_update: Option<IgnoredAny>,
     pub amazonopensearchservice_destination_update: Option<IgnoredAny>,
     pub splunk_destination_update: Option<IgnoredAny>,
-    pub http_endpoint_destination_update: Option<IgnoredAny>,
+    pub http_endpoint_destination_update: Option<Struct<HttpEndpointDestination>>,
     pub amazon_open_search_serverless_destination_update: Option<IgnoredAny>,
     pub snowflake_destination_update: Option<IgnoredAny>,
     pub iceberg_destination_update: Option<IgnoredAny>,

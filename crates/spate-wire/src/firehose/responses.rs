@@ -133,6 +133,52 @@ pub struct ExtendedS3DestinationDescription {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointDescription {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointCommonAttributeOut {
+    pub attribute_name: String,
+    pub attribute_value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointRequestConfigurationOut {
+    pub content_encoding: &'static str,
+    pub common_attributes: Vec<HttpEndpointCommonAttributeOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretsManagerConfigurationOut {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpEndpointDestinationDescription {
+    pub endpoint_configuration: HttpEndpointDescription,
+    pub buffering_hints: BufferingHintsOut,
+    pub cloud_watch_logging_options: CloudWatchLoggingOptionsOut,
+    pub request_configuration: HttpEndpointRequestConfigurationOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_configuration: Option<ProcessingConfigurationOut>,
+    #[serde(rename = "RoleARN", skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    pub retry_options: RetryOptionsOut,
+    pub s3_backup_mode: &'static str,
+    pub s3_destination_description: S3DestinationDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_manager_configuration: Option<SecretsManagerConfigurationOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct DestinationDescription {
     pub destination_id: String,
     #[serde(
@@ -145,6 +191,8 @@ pub struct DestinationDescription {
         skip_serializing_if = "Option::is_none"
     )]
     pub extended_s3_destination_description: Option<ExtendedS3DestinationDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_endpoint_destination_description: Option<HttpEndpointDestinationDescription>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,9 +1,11 @@
 //! One delivery stream's worker: fill the buffer from the log, deliver when the buffering
 //! hints say so (or when asked), retry failures with backoff, record progress.
 
-use super::object::build;
+mod send;
+
+use super::http::HttpSender;
 use super::{DeliveryStatus, FlushRequest, Statuses, Stop};
-use crate::model::{Buffering, DeliveryStreamRecord};
+use crate::model::{Buffering, DeliveryStreamRecord, Destination};
 use crate::store::{Progress, Registry};
 use spate_log::{ReadBatch, RecordLog};
 use spate_objects::ObjectStore;
@@ -18,6 +20,19 @@ const READ_MAX_RECORDS: usize = 10_000;
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 /// The shortest wait between two looks at the buffer.
 const MIN_WAKE: Duration = Duration::from_millis(10);
+/// Longest wait between two attempts at an HTTP endpoint (AWS: 2 minutes).
+const HTTP_RETRY_MAX_MS: u64 = 120_000;
+
+/// A factor in [0.85, 1.15]: AWS's ±15 % jitter on HTTP endpoint retries.
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    let r = if getrandom::fill(&mut b).is_ok() {
+        u16::from_be_bytes(b)
+    } else {
+        u16::MAX / 2
+    };
+    0.85 + 0.3 * f64::from(r) / f64::from(u16::MAX)
+}
 
 /// Records read from the log and not yet delivered.
 #[derive(Default)]
@@ -82,9 +97,23 @@ pub(super) struct Worker {
     objects: Arc<dyn ObjectStore>,
     statuses: Statuses,
     buffer: Buffer,
-    /// Failed attempts in a row, and when the next may start.
-    attempts: u32,
+    /// The current buffer's delivery across attempts.
+    batch: Batch,
+    /// When the next attempt may start, after a failure.
     retry_at: Option<Instant>,
+    /// The HTTP client, made at the first HTTP delivery.
+    http: Option<Arc<HttpSender>>,
+}
+
+/// A buffer's delivery across attempts: it keeps one HTTP request id, and once the endpoint
+/// has refused it for good (413, or failures past the retry duration) it goes to the backup
+/// bucket instead.
+#[derive(Default)]
+struct Batch {
+    attempts: u32,
+    request_id: Option<String>,
+    failing_since: Option<Instant>,
+    given_up: Option<String>,
 }
 
 impl Worker {
@@ -104,8 +133,9 @@ impl Worker {
             objects,
             statuses,
             buffer: Buffer::default(),
-            attempts: 0,
+            batch: Batch::default(),
             retry_at: None,
+            http: None,
         }
     }
 
@@ -132,7 +162,7 @@ impl Worker {
             if stopping == Stop::Now {
                 return;
             }
-            let hints = stream.s3().buffering;
+            let hints = stream.buffering();
             self.step(&stream, &hints, stopping == Stop::Drain).await;
             if stopping == Stop::Drain {
                 return;
@@ -201,7 +231,7 @@ impl Worker {
             .tail(self.log_id)
             .map_err(|e| format!("reading the stream's tail: {e}"))?
             .next_counter;
-        let size = stream.s3().buffering.size_bytes();
+        let size = stream.buffering().size_bytes();
         loop {
             self.fill(size).await?;
             if self.buffer.is_empty() {
@@ -216,9 +246,20 @@ impl Worker {
 
     /// One delivery attempt of the whole buffer.
     async fn attempt(&mut self, stream: &DeliveryStreamRecord) -> Result<(), String> {
-        match self.deliver(stream).await {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let delivered = match &stream.destination {
+            Destination::S3 { config, .. } => self.write_object(stream, config).await,
+            Destination::Http(http) => self.post(stream, http).await,
+        };
+        let committed = match delivered {
+            Ok(()) => self.commit().await,
+            Err(e) => Err(e),
+        };
+        match committed {
             Ok(()) => {
-                self.attempts = 0;
+                self.batch = Batch::default();
                 self.retry_at = None;
                 self.report(|s| {
                     s.failure = None;
@@ -227,13 +268,13 @@ impl Worker {
                 Ok(())
             }
             Err(e) => {
-                self.attempts = self.attempts.saturating_add(1);
-                let wait = self.backoff();
+                self.batch.attempts = self.batch.attempts.saturating_add(1);
+                let wait = self.backoff(&stream.destination);
                 self.retry_at = Some(Instant::now() + wait);
-                let bucket = stream.s3().bucket();
                 let message = format!(
-                    "Delivery to bucket {bucket} failed: {e} (attempt {}; retrying in {} ms)",
-                    self.attempts,
+                    "Delivery to {} failed: {e} (attempt {}; retrying in {} ms)",
+                    stream.destination.describe(),
+                    self.batch.attempts,
                     wait.as_millis()
                 );
                 tracing::warn!("Firehose {}: {message}", self.name);
@@ -243,30 +284,23 @@ impl Worker {
         }
     }
 
-    /// Doubles from `retry_initial_ms` up to `retry_max_ms`.
-    fn backoff(&self) -> Duration {
+    /// S3: doubles from `retry_initial_ms` up to `retry_max_ms`. HTTP endpoints: AWS's 1 s
+    /// doubling to 2 minutes with ±15 % jitter.
+    fn backoff(&self, destination: &Destination) -> Duration {
         let config = &self.registry.config;
-        let doublings = self.attempts.saturating_sub(1).min(20);
+        let doublings = self.batch.attempts.saturating_sub(1).min(20);
         let ms = config.retry_initial_ms.saturating_mul(1 << doublings);
-        Duration::from_millis(ms.min(config.retry_max_ms))
+        match destination {
+            Destination::S3 { .. } => Duration::from_millis(ms.min(config.retry_max_ms)),
+            Destination::Http(_) => {
+                let ms = ms.min(HTTP_RETRY_MAX_MS) as f64;
+                Duration::from_millis((ms * jitter()) as u64)
+            }
+        }
     }
 
-    async fn deliver(&mut self, stream: &DeliveryStreamRecord) -> Result<(), String> {
-        let Some(oldest) = self.buffer.oldest_arrival_ms else {
-            return Ok(());
-        };
-        let destination = stream.s3().clone();
-        let record = stream.clone();
-        let batches = std::mem::take(&mut self.buffer.batches);
-        let (object, batches) = tokio::task::spawn_blocking(move || {
-            let records = batches.iter().flat_map(|b| b.records().map(|r| r.data));
-            let object = build(&record, &destination, oldest, records);
-            (object, batches)
-        })
-        .await
-        .map_err(|e| format!("building the object: {e}"))?;
-        self.buffer.batches = batches;
-        self.objects.put(object?).await.map_err(|e| e.to_string())?;
+    /// Records the progress past the buffer, trims the log below it, empties the buffer.
+    async fn commit(&mut self) -> Result<(), String> {
         let progress = Progress {
             log_id: self.log_id,
             delivered: self.buffer.end,
@@ -276,11 +310,8 @@ impl Worker {
             .await
             .map_err(|e| format!("recording progress: {e}"))?;
         // Every record that arrived before the newest delivered one is delivered.
-        if let Err(e) = self
-            .log
-            .trim(self.log_id, self.buffer.newest_arrival_ms)
-            .await
-        {
+        let before_ms = self.buffer.newest_arrival_ms;
+        if let Err(e) = self.log.trim(self.log_id, before_ms).await {
             tracing::warn!("Firehose {}: trimming delivered records: {e}", self.name);
         }
         self.buffer.clear();

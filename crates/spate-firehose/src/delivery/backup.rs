@@ -1,0 +1,90 @@
+//! Failed records written to S3: one JSON document per line, in the error-record format of
+//! Firehose's developer guide (`attemptsMade`, `arrivalTimestamp`, `errorCode`, `errorMessage`,
+//! `attemptEndingTimestamp`, `rawData`), under the destination's error prefix with
+//! `!{firehose:error-output-type}` standing for the failure's type.
+
+use super::object::zoned;
+use crate::ids::{record_id, uuid_v4};
+use crate::model::{DeliveryStreamRecord, S3Destination};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use serde::Serialize;
+use spate_objects::PutObject;
+
+/// `error-output-type` of HTTP endpoint failures.
+pub const HTTP_ENDPOINT_FAILED: &str = "http-endpoint-failed";
+/// The error code Firehose reports for an endpoint's refusals and failures.
+pub const DESTINATION_EXCEPTION: &str = "HttpEndpoint.DestinationException";
+
+/// One failed record, as delivered from the log.
+pub struct Failed<'a> {
+    pub counter: u64,
+    pub arrival_ms: i64,
+    pub data: &'a [u8],
+}
+
+/// What went wrong with the batch.
+pub struct Failure<'a> {
+    pub error_type: &'a str,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub attempts: u32,
+    pub ending_ms: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorRecord<'a> {
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    error_code: &'a str,
+    error_message: &'a str,
+    attempt_ending_timestamp: i64,
+    raw_data: String,
+    subsequence_number: u32,
+    data_id: String,
+}
+
+/// The error-output object for `records` (oldest first).
+pub fn error_object<'a>(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    failure: &Failure<'_>,
+    records: impl Iterator<Item = Failed<'a>>,
+) -> Result<PutObject, String> {
+    let mut records = records.peekable();
+    let oldest = records.peek().map_or(failure.ending_ms, |r| r.arrival_ms);
+    let time = zoned(destination, oldest)?;
+    let prefix = destination
+        .prefixes()?
+        .evaluate_error(&time, failure.error_type);
+    let stamp = super::object::suffix_time().format(&time);
+    let key = format!(
+        "{prefix}{}-{}-{stamp}-{}",
+        stream.name,
+        stream.version,
+        uuid_v4()
+    );
+    let mut body = Vec::new();
+    for record in records {
+        let line = ErrorRecord {
+            attempts_made: failure.attempts,
+            arrival_timestamp: record.arrival_ms,
+            error_code: failure.code,
+            error_message: failure.message,
+            attempt_ending_timestamp: failure.ending_ms,
+            raw_data: STANDARD.encode(record.data),
+            subsequence_number: 0,
+            data_id: record_id(stream.log_id, record.counter, record.arrival_ms),
+        };
+        serde_json::to_writer(&mut body, &line).map_err(|e| e.to_string())?;
+        body.push(b'\n');
+    }
+    Ok(PutObject {
+        bucket: destination.bucket().to_string(),
+        key,
+        body: Bytes::from(body),
+        content_encoding: None,
+    })
+}

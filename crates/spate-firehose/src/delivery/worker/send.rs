@@ -1,0 +1,156 @@
+//! Delivering a buffer to its destination: an object to S3, or a POST to an HTTP endpoint with
+//! its backups. The CPU work (compression, base64, JSON) runs on the blocking pool: the
+//! buffer's batches move there and back.
+
+use super::Worker;
+use crate::delivery::backup::{
+    error_object, Failed, Failure, DESTINATION_EXCEPTION, HTTP_ENDPOINT_FAILED,
+};
+use crate::delivery::http::{build_request, HttpSender, PostError};
+use crate::delivery::object::build;
+use crate::ids::uuid_v4;
+use crate::model::{DeliveryStreamRecord, HttpDestination, S3Destination};
+use spate_log::ReadBatch;
+use spate_objects::PutObject;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+impl Worker {
+    /// Runs `work` over the buffer's batches on the blocking pool.
+    async fn with_batches<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&[ReadBatch]) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let batches = std::mem::take(&mut self.buffer.batches);
+        let (out, batches) = tokio::task::spawn_blocking(move || (work(&batches), batches))
+            .await
+            .map_err(|e| format!("preparing the delivery: {e}"))?;
+        self.buffer.batches = batches;
+        Ok(out)
+    }
+
+    /// The buffer as one object of `destination` (its prefix, compression, name).
+    async fn object(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        destination: &S3Destination,
+    ) -> Result<PutObject, String> {
+        let oldest = self.buffer.oldest_arrival_ms.unwrap_or_default();
+        let (record, destination) = (stream.clone(), destination.clone());
+        self.with_batches(move |batches| {
+            let records = batches.iter().flat_map(|b| b.records().map(|r| r.data));
+            build(&record, &destination, oldest, records)
+        })
+        .await?
+    }
+
+    pub(super) async fn write_object(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        destination: &S3Destination,
+    ) -> Result<(), String> {
+        let object = self.object(stream, destination).await?;
+        self.objects.put(object).await.map_err(|e| e.to_string())
+    }
+
+    fn http_sender(&mut self) -> Result<Arc<HttpSender>, String> {
+        if let Some(sender) = &self.http {
+            return Ok(sender.clone());
+        }
+        let sender = Arc::new(HttpSender::new().map_err(|e| format!("the HTTP client: {e}"))?);
+        self.http = Some(sender.clone());
+        Ok(sender)
+    }
+
+    /// POSTs the buffer (the same request id on every attempt). Past the retry duration, or
+    /// after a 413, the records go to the backup bucket instead; with S3BackupMode AllData a
+    /// delivered buffer is also written there.
+    pub(super) async fn post(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        http: &HttpDestination,
+    ) -> Result<(), String> {
+        if let Some(reason) = self.batch.given_up.clone() {
+            return self.back_up(stream, http, &reason).await;
+        }
+        let sender = self.http_sender()?;
+        let request_id = self.batch.request_id.get_or_insert_with(uuid_v4).clone();
+        let source_arn = {
+            let c = &self.registry.config;
+            format!(
+                "arn:aws:firehose:{}:{}:deliverystream/{}",
+                c.region, c.account_id, stream.name
+            )
+        };
+        let (destination, id, now) = (http.clone(), request_id.clone(), self.registry.now());
+        let request = self
+            .with_batches(move |batches| {
+                let records = batches.iter().flat_map(|b| b.records().map(|r| r.data));
+                build_request(&destination, &source_arn, &id, now, records)
+            })
+            .await??;
+        match sender.send(request, &request_id).await {
+            Ok(()) if http.backup_all => self.write_object(stream, &http.s3).await,
+            Ok(()) => Ok(()),
+            Err(PostError::TooLarge(reason)) => self.give_up(stream, http, reason).await,
+            Err(PostError::Retriable(reason)) => {
+                let since = *self.batch.failing_since.get_or_insert_with(Instant::now);
+                let window = Duration::from_secs(http.retry_duration_secs.max(0) as u64);
+                if since.elapsed() >= window {
+                    return self.give_up(stream, http, reason).await;
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    async fn give_up(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        http: &HttpDestination,
+        reason: String,
+    ) -> Result<(), String> {
+        tracing::warn!(
+            "Firehose {}: backing up a batch the endpoint did not take: {reason}",
+            stream.name
+        );
+        self.batch.given_up = Some(reason.clone());
+        self.back_up(stream, http, &reason).await
+    }
+
+    /// Writes the buffer's records as error records to the backup bucket.
+    async fn back_up(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        http: &HttpDestination,
+        reason: &str,
+    ) -> Result<(), String> {
+        let attempts = self.batch.attempts.saturating_add(1);
+        let (record, destination, reason) = (stream.clone(), http.s3.clone(), reason.to_string());
+        let ending_ms = self.registry.now();
+        let object = self
+            .with_batches(move |batches| {
+                let failure = Failure {
+                    error_type: HTTP_ENDPOINT_FAILED,
+                    code: DESTINATION_EXCEPTION,
+                    message: &reason,
+                    attempts,
+                    ending_ms,
+                };
+                let records = batches.iter().flat_map(|b| {
+                    b.records().map(|r| Failed {
+                        counter: r.counter,
+                        arrival_ms: r.arrival_ms,
+                        data: r.data,
+                    })
+                });
+                error_object(&record, &destination, &failure, records)
+            })
+            .await??;
+        self.objects
+            .put(object)
+            .await
+            .map_err(|e| format!("writing the failed records to the backup bucket: {e}"))
+    }
+}
