@@ -235,3 +235,51 @@ def test_control_plane_shapes(firehose, bucket):
         for _ in range(100):
             firehose.describe_delivery_stream(DeliveryStreamName=name)
             time.sleep(0.05)
+
+
+def flush_until(endpoint: str, name: str, s3, bucket: str, want: set[bytes], timeout: float = 30.0) -> set[bytes]:
+    """Flushes until every line of `want` is delivered (the copy from Kinesis runs on its own)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        flush(endpoint, name)
+        got = set(b"".join(body for _, body in objects(s3, bucket)).splitlines(keepends=True))
+        if want <= got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def test_kinesis_stream_as_source_across_a_reshard_and_kill_9(spawn_module_server, seaweedfs, bucket):
+    server = spawn_module_server(extra_args=["--s3-endpoint", seaweedfs.endpoint])
+    kinesis, firehose = server.client(), server.client("firehose")
+    stream = unique("src")
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    name = unique("fromk")
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": f"arn:aws:kinesis:us-east-1:000000000000:stream/{stream}",
+                                          "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration={"RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}"})
+    with aws_error("InvalidArgumentException", "not permitted on KinesisStreamAsSource"):
+        firehose.put_record(DeliveryStreamName=name, Record={"Data": b"x"})
+    sent = []
+
+    def put_batch(tag: str) -> None:
+        records = [f"{tag} {i}\n".encode() for i in range(200)]
+        sent.extend(records)
+        kinesis.put_records(StreamName=stream, Records=[{"Data": r, "PartitionKey": f"k{i}"} for i, r in enumerate(records)])
+
+    put_batch("before")
+    kinesis.update_shard_count(StreamName=stream, TargetShardCount=4, ScalingType="UNIFORM_SCALING")
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    put_batch("after")
+    server.kill()
+    server.start()  # a new port: new clients
+    kinesis, firehose = server.client(), server.client("firehose")
+    put_batch("restarted")
+    s3 = seaweedfs.client()
+    got = flush_until(server.endpoint, name, s3, bucket, set(sent))
+    assert set(sent) <= got, sorted(set(sent) - got)[:5]
+    d = firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+    assert d["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"].endswith(f"stream/{stream}")
+    server.stop()

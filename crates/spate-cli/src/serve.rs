@@ -44,7 +44,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if !opened.read_only {
         create_startup_streams(&kinesis, &settings.create_streams).await?;
     }
-    let (firehose_log, firehose) = start_firehose(&settings, &opened).await?;
+    let (firehose_log, firehose) = start_firehose(&settings, &opened, &kinesis).await?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
         .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
@@ -116,6 +116,7 @@ async fn start_services(
 async fn start_firehose(
     settings: &Settings,
     opened: &crate::data_dir::Opened,
+    kinesis: &Arc<Kinesis>,
 ) -> Result<(Arc<Log>, Arc<Firehose>), String> {
     let clock: Clock = system_clock();
     let options = LogOptions {
@@ -136,7 +137,9 @@ async fn start_firehose(
     tracing::info!("Firehose delivers to {}", objects.describe());
     let record_log = log.clone() as Arc<dyn RecordLog>;
     let config = settings.firehose.clone();
-    let firehose = Firehose::open(config, record_log, opened.catalog.clone(), objects, clock)
+    let catalog = opened.catalog.clone();
+    let source = Some(kinesis.clone());
+    let firehose = Firehose::open(config, record_log, catalog, objects, source, clock)
         .await
         .map_err(|e| e.to_string())?;
     Ok((log, firehose))

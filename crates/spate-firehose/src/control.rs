@@ -173,6 +173,19 @@ impl Firehose {
         (page, names.next().is_some())
     }
 
+    /// A KinesisStreamAsSource stream must name a stream of this server.
+    pub fn check_kinesis_stream(&self, arn: &str) -> Result<(), ApiError> {
+        let name = crate::delivery::stream_name(arn);
+        let found = self.kinesis.as_ref().map(|k| k.source_shards(&name));
+        match found {
+            Some(Ok(_)) => Ok(()),
+            _ => Err(invalid(format!(
+                "Stream {name} under account {} not found.",
+                self.config().account_id
+            ))),
+        }
+    }
+
     pub fn describe(
         &self,
         name: &DeliveryStreamName,

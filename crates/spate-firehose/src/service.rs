@@ -8,6 +8,7 @@ use crate::store::Registry;
 use spate_catalog::{Catalog, Lifecycle};
 use spate_log::{Clock, LogError, RecordLog};
 use spate_objects::ObjectStore;
+use spate_streams::Kinesis;
 use spate_wire::ApiError;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct Firehose {
     pub(crate) log: Arc<dyn RecordLog>,
     pub(crate) deliveries: Deliveries,
     objects: Arc<dyn ObjectStore>,
+    /// The Kinesis service on the same server: KinesisStreamAsSource streams read from it.
+    pub(crate) kinesis: Option<Arc<Kinesis>>,
 }
 
 impl Firehose {
@@ -28,18 +31,25 @@ impl Firehose {
         log: Arc<dyn RecordLog>,
         catalog: Arc<dyn Catalog>,
         objects: Arc<dyn ObjectStore>,
+        kinesis: Option<Arc<Kinesis>>,
         clock: Clock,
     ) -> Result<Arc<Firehose>, ApiError> {
         let registry = tokio::task::spawn_blocking(move || Registry::load(config, catalog, clock))
             .await
             .map_err(|e| internal(format!("loading delivery streams: {e}")))??;
         let registry = Arc::new(registry);
-        let deliveries = Deliveries::new(registry.clone(), log.clone(), objects.clone());
+        let deliveries = Deliveries::new(
+            registry.clone(),
+            log.clone(),
+            objects.clone(),
+            kinesis.clone(),
+        );
         let firehose = Arc::new(Firehose {
             registry,
             log,
             deliveries,
             objects,
+            kinesis,
         });
         firehose.attach_log_shards().await?;
         for stream in firehose.registry.all() {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 const STREAMS: DocumentKind = DocumentKind("firehose:delivery-streams");
 const PROGRESS: DocumentKind = DocumentKind("firehose:progress");
 const META: DocumentKind = DocumentKind("firehose:meta");
+const SOURCE_PROGRESS: DocumentKind = DocumentKind("firehose:source-progress");
 const NEXT_LOG_ID: &str = "next_log_id";
 
 /// How far delivery got: every record below `delivered` is in its destination.
@@ -23,6 +24,16 @@ const NEXT_LOG_ID: &str = "next_log_id";
 pub struct Progress {
     pub log_id: u64,
     pub delivered: u64,
+}
+
+/// How far a KinesisStreamAsSource delivery stream has copied its Kinesis stream: the next
+/// position of each shard being read, and the shards read to their end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceProgress {
+    /// Creation time of the Kinesis stream these positions belong to.
+    pub stream_created_ms: i64,
+    pub positions: BTreeMap<u32, u64>,
+    pub done: std::collections::BTreeSet<u32>,
 }
 
 pub struct Registry {
@@ -142,6 +153,7 @@ impl Registry {
         let key = name.to_string();
         self.write(move |c| {
             c.delete_document(PROGRESS, &key)?;
+            c.delete_document(SOURCE_PROGRESS, &key)?;
             c.delete_document(STREAMS, &key)
         })
         .await?;
@@ -154,9 +166,32 @@ impl Registry {
     }
 
     pub fn progress(&self, name: &str) -> Result<Option<Progress>, ApiError> {
+        self.document(PROGRESS, name)
+    }
+
+    pub fn source_progress(&self, name: &str) -> Result<Option<SourceProgress>, ApiError> {
+        self.document(SOURCE_PROGRESS, name)
+    }
+
+    pub async fn save_source_progress(
+        &self,
+        name: &str,
+        progress: &SourceProgress,
+    ) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(progress).map_err(|e| internal(e.to_string()))?;
+        let key = name.to_string();
+        self.write(move |c| c.put_document(SOURCE_PROGRESS, &key, &bytes))
+            .await
+    }
+
+    fn document<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: DocumentKind,
+        name: &str,
+    ) -> Result<Option<T>, ApiError> {
         let docs = self
             .catalog
-            .documents(PROGRESS)
+            .documents(kind)
             .map_err(|e| internal(e.to_string()))?;
         match docs.into_iter().find(|(k, _)| k == name) {
             None => Ok(None),

@@ -19,6 +19,7 @@ pub mod hashing;
 pub mod iterator;
 pub mod model;
 mod output;
+pub mod reader;
 pub mod records;
 pub mod reshard;
 pub mod sequence;

@@ -195,7 +195,7 @@ fn not_yet(what: &str) -> ApiError {
     ))
 }
 
-fn source_of(i: &CreateDeliveryStreamInput) -> Result<Source, ApiError> {
+fn source_of(f: &Firehose, i: &CreateDeliveryStreamInput) -> Result<Source, ApiError> {
     match text(&i.delivery_stream_type).unwrap_or("DirectPut") {
         "DirectPut" => {
             if i.kinesis_stream_source_configuration.is_some() {
@@ -206,11 +206,33 @@ fn source_of(i: &CreateDeliveryStreamInput) -> Result<Source, ApiError> {
                 throughput_hint_mb: hint.and_then(|d| int(&d.throughput_hint_in_mbs)),
             })
         }
-        "KinesisStreamAsSource" => Err(not_yet(
-            "A Kinesis data stream as the source (KinesisStreamAsSource)",
-        )),
+        "KinesisStreamAsSource" => kinesis_source(f, i),
         other => Err(not_yet(&format!("The {other} delivery stream type"))),
     }
+}
+
+/// A KinesisStreamAsSource source: the stream must exist on this server; reading starts now.
+fn kinesis_source(f: &Firehose, i: &CreateDeliveryStreamInput) -> Result<Source, ApiError> {
+    let config = i.kinesis_stream_source_configuration.as_ref().ok_or_else(|| {
+        invalid("KinesisStreamSourceConfiguration is required for the KinesisStreamAsSource delivery stream type.")
+    })?;
+    if i.direct_put_source_configuration.is_some()
+        || i.delivery_stream_encryption_configuration_input.is_some()
+    {
+        return Err(invalid(
+            "DirectPutSourceConfiguration and DeliveryStreamEncryptionConfigurationInput apply to DirectPut delivery streams only.",
+        ));
+    }
+    let stream_arn = text(&config.kinesis_stream_arn)
+        .unwrap_or_default()
+        .to_string();
+    let role_arn = text(&config.role_arn).unwrap_or_default().to_string();
+    f.check_kinesis_stream(&stream_arn)?;
+    Ok(Source::KinesisStream {
+        stream_arn,
+        role_arn,
+        start_ms: f.registry.now(),
+    })
 }
 
 fn new_destination(i: &CreateDeliveryStreamInput) -> Result<Destination, ApiError> {
@@ -250,7 +272,7 @@ pub async fn create(
     if let Some(which) = unsupported_destination(&i) {
         return Err(not_yet(&format!("The {which} destination")));
     }
-    let source = source_of(&i)?;
+    let source = source_of(f, &i)?;
     let destination = new_destination(&i)?;
     let sse = match &i.delivery_stream_encryption_configuration_input {
         Some(input) => Some(sse_key(Some(input))?),
@@ -296,7 +318,8 @@ pub async fn describe(
     v.finish()?;
     let name = check::name_of(&i.delivery_stream_name)?;
     let stream = f.describe(&name)?;
-    let failure = f.delivery_status(name.as_str()).failure;
+    let status = f.delivery_status(name.as_str());
+    let failure = status.failure.or(status.source_failure);
     Ok(DescribeDeliveryStreamOutput {
         delivery_stream_description: description(f, &stream, failure),
     })

@@ -5,7 +5,7 @@ use super::check::{self, flag, int, path, text};
 use super::destination::{self as s3, buffering, logging, processing};
 use crate::errors::invalid;
 use crate::model::{Buffering, CloudWatchLogging, HttpDestination, S3Destination};
-use spate_wire::firehose::HttpEndpointDestination;
+use spate_wire::firehose::{HttpEndpointConfiguration, HttpEndpointDestination};
 use spate_wire::validate::{render_list, Validator};
 use spate_wire::ApiError;
 
@@ -26,19 +26,7 @@ pub fn validate(
         v.required(&c.s3_configuration, &path(parent, "s3Configuration"));
     }
     if let Some(e) = &c.endpoint_configuration {
-        let url_member = path(&endpoint_member, "url");
-        let url = text(&e.url);
-        v.required(&e.url, &url_member);
-        v.length(url, &url_member, 1, 1000);
-        let allowed = if allow_http { url_http } else { url_https };
-        v.pattern(url, &url_member, URL_PATTERN, allowed);
-        v.length(text(&e.name), &path(&endpoint_member, "name"), 1, 256);
-        v.length(
-            text(&e.access_key),
-            &path(&endpoint_member, "accessKey"),
-            0,
-            4096,
-        );
+        validate_endpoint(v, e, &endpoint_member, allow_http);
     }
     if let Some(h) = &c.buffering_hints {
         let at = path(parent, "bufferingHints");
@@ -86,6 +74,23 @@ pub fn validate(
             &path(parent, "secretsManagerConfiguration.enabled"),
         );
     }
+}
+
+fn validate_endpoint(
+    v: &mut Validator,
+    e: &HttpEndpointConfiguration,
+    endpoint_member: &str,
+    allow_http: bool,
+) {
+    let url_member = path(endpoint_member, "url");
+    let url = text(&e.url);
+    v.required(&e.url, &url_member);
+    v.length(url, &url_member, 1, 1000);
+    let allowed = if allow_http { url_http } else { url_https };
+    v.pattern(url, &url_member, URL_PATTERN, allowed);
+    v.length(text(&e.name), &path(endpoint_member, "name"), 1, 256);
+    let key = text(&e.access_key);
+    v.length(key, &path(endpoint_member, "accessKey"), 0, 4096);
 }
 
 fn url_https(url: &str) -> bool {

@@ -11,12 +11,15 @@ pub mod http;
 pub mod javatime;
 pub mod object;
 pub mod prefix;
+mod source;
 mod worker;
 
 use crate::errors::internal;
+use crate::model::Source;
 use crate::store::Registry;
 use spate_log::RecordLog;
 use spate_objects::ObjectStore;
+use spate_streams::Kinesis;
 use spate_wire::ApiError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +40,8 @@ pub struct DeliveryStatus {
     pub delivered_objects: u64,
     /// The last delivery failure, until a delivery succeeds.
     pub failure: Option<String>,
+    /// KinesisStreamAsSource: the last failure reading the Kinesis stream, until a read works.
+    pub source_failure: Option<String>,
 }
 
 type Statuses = Arc<Mutex<HashMap<String, DeliveryStatus>>>;
@@ -45,6 +50,8 @@ struct Handle {
     flush: mpsc::Sender<FlushRequest>,
     stop: watch::Sender<Stop>,
     task: tokio::task::JoinHandle<()>,
+    /// KinesisStreamAsSource: the task copying the Kinesis stream into the log.
+    pump: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How a worker is asked to end.
@@ -61,6 +68,8 @@ pub struct Deliveries {
     registry: Arc<Registry>,
     log: Arc<dyn RecordLog>,
     objects: Arc<dyn ObjectStore>,
+    /// The Kinesis service, for KinesisStreamAsSource delivery streams.
+    kinesis: Option<Arc<Kinesis>>,
     workers: Mutex<HashMap<String, Handle>>,
     statuses: Statuses,
 }
@@ -70,11 +79,13 @@ impl Deliveries {
         registry: Arc<Registry>,
         log: Arc<dyn RecordLog>,
         objects: Arc<dyn ObjectStore>,
+        kinesis: Option<Arc<Kinesis>>,
     ) -> Deliveries {
         Deliveries {
             registry,
             log,
             objects,
+            kinesis,
             workers: Mutex::default(),
             statuses: Arc::default(),
         }
@@ -96,6 +107,7 @@ impl Deliveries {
             self.objects.clone(),
             self.statuses.clone(),
         );
+        let pump = self.pump(name, log_id, stop_rx.clone());
         let task = tokio::spawn(worker.run(flush_rx, stop_rx));
         workers.insert(
             name.to_string(),
@@ -103,8 +115,44 @@ impl Deliveries {
                 flush: flush_tx,
                 stop: stop_tx,
                 task,
+                pump,
             },
         );
+    }
+
+    /// For a KinesisStreamAsSource stream: the task copying its Kinesis stream into the log.
+    fn pump(
+        &self,
+        name: &str,
+        log_id: u64,
+        stop: watch::Receiver<Stop>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let stream = self.registry.get(name).ok()?;
+        let Source::KinesisStream {
+            stream_arn,
+            start_ms,
+            ..
+        } = &stream.source
+        else {
+            return None;
+        };
+        let Some(kinesis) = self.kinesis.clone() else {
+            let mut statuses = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
+            let status = statuses.entry(name.to_string()).or_default();
+            status.source_failure = Some("this server has no Kinesis service to read".into());
+            return None;
+        };
+        let pump = source::Pump {
+            name: name.to_string(),
+            log_id,
+            stream: stream_name(stream_arn),
+            start_ms: *start_ms,
+            kinesis,
+            registry: self.registry.clone(),
+            log: self.log.clone(),
+            statuses: self.statuses.clone(),
+        };
+        Some(tokio::spawn(pump.run(stop)))
     }
 
     /// Ends the worker of a deleted stream without delivering more.
@@ -117,6 +165,9 @@ impl Deliveries {
         if let Some(handle) = handle {
             let _ = handle.stop.send(Stop::Now);
             let _ = handle.task.await;
+            if let Some(pump) = handle.pump {
+                let _ = pump.await;
+            }
         }
         self.statuses
             .lock()
@@ -157,7 +208,10 @@ impl Deliveries {
         for handle in &handles {
             let _ = handle.stop.send(Stop::Drain);
         }
-        let all = futures_join(handles.into_iter().map(|h| h.task));
+        let tasks = handles
+            .into_iter()
+            .flat_map(|h| std::iter::once(h.task).chain(h.pump));
+        let all = futures_join(tasks);
         if tokio::time::timeout(grace, all).await.is_err() {
             tracing::warn!("Firehose delivery did not finish within {grace:?}; the rest is delivered after the next start");
         }
@@ -168,4 +222,11 @@ async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) 
     for task in tasks {
         let _ = task.await;
     }
+}
+
+/// The stream name of a Kinesis stream ARN (`…:stream/NAME`).
+pub fn stream_name(arn: &str) -> String {
+    arn.rsplit_once(":stream/")
+        .map_or(arn, |(_, name)| name)
+        .to_string()
 }

@@ -6,6 +6,7 @@
 
 mod control;
 mod delivery;
+mod source;
 
 use crate::api::{FirehoseAdminApi, FirehoseApi};
 use crate::{Firehose, FirehoseConfig};
@@ -16,6 +17,8 @@ use spate_catalog::{
 use spate_log::mem::MemStorage;
 use spate_log::{Clock, Log, LogOptions};
 use spate_objects::MemStore;
+use spate_streams::api::KinesisApi;
+use spate_streams::{Keyring, Kinesis, MasterKey, MasterKeySource, MemCatalog, ServiceConfig};
 use spate_wire::codec::Encoding;
 use spate_wire::service::{Call, Reply, TargetService};
 use spate_wire::ApiError;
@@ -69,8 +72,33 @@ impl Catalog for DocCatalog {
     }
 }
 
+/// Kinesis in memory beside Firehose (its catalog keeps nothing: streams last one opening).
+async fn open_kinesis(storage: &Arc<MemStorage>, clock: Clock) -> Arc<Kinesis> {
+    let log = Log::open(
+        storage.clone(),
+        "/kinesis".into(),
+        LogOptions::default(),
+        clock.clone(),
+    );
+    let log = Arc::new(log.expect("kinesis log"));
+    let key = MasterKey::generate().expect("key");
+    let keyring = Keyring::new(MasterKeySource::Key(Box::new(key)), &[]);
+    let config = ServiceConfig {
+        creating_delay_ms: 0,
+        deleting_delay_ms: 0,
+        updating_delay_ms: 0,
+        ..ServiceConfig::default()
+    };
+    Kinesis::open(config, log, Arc::new(MemCatalog), clock, keyring)
+        .await
+        .expect("kinesis")
+}
+
 pub struct Harness {
     pub firehose: Arc<Firehose>,
+    /// A Kinesis service on the same storage (in memory), for KinesisStreamAsSource.
+    pub kinesis: Arc<Kinesis>,
+    kinesis_api: Arc<KinesisApi>,
     api: Arc<FirehoseApi>,
     admin: Arc<FirehoseAdminApi>,
     pub now: Arc<AtomicI64>,
@@ -116,10 +144,21 @@ impl Harness {
             clock.clone(),
         );
         let log = Arc::new(log.expect("log"));
-        let firehose = Firehose::open(config, log.clone(), catalog.clone(), objects.clone(), clock)
-            .await
-            .expect("firehose");
+        let kinesis = open_kinesis(&storage, clock.clone()).await;
+        let source = Some(kinesis.clone());
+        let firehose = Firehose::open(
+            config,
+            log.clone(),
+            catalog.clone(),
+            objects.clone(),
+            source,
+            clock,
+        )
+        .await
+        .expect("firehose");
         Harness {
+            kinesis_api: KinesisApi::new(kinesis.clone()),
+            kinesis,
             api: FirehoseApi::new(firehose.clone()),
             admin: FirehoseAdminApi::new(firehose.clone()),
             firehose,
@@ -167,6 +206,13 @@ impl Harness {
             Reply::Error(e) => Err(e),
             Reply::EventStream(_) => panic!("unexpected event stream"),
         }
+    }
+
+    /// Calls a Kinesis operation (JSON body); the output.
+    pub async fn kinesis(&self, operation: &str, body: Value) -> Value {
+        Harness::call_on(self.kinesis_api.clone(), operation, body)
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: {e}"))
     }
 
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {

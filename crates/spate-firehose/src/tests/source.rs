@@ -1,0 +1,118 @@
+//! KinesisStreamAsSource: a delivery stream reading a Kinesis stream of the same server.
+
+use super::Harness;
+use serde_json::{json, Value};
+use spate_wire::ErrorKind;
+use std::time::Duration;
+
+const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:000000000000:stream/src";
+
+async fn put(h: &Harness, key: &str, data: &[u8]) {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(data);
+    let body = json!({"StreamName": "src", "PartitionKey": key, "Data": data});
+    h.kinesis("PutRecord", body).await;
+}
+
+async fn create_from_kinesis(h: &Harness, name: &str) -> Result<Value, spate_wire::ApiError> {
+    let body = json!({
+        "DeliveryStreamName": name,
+        "DeliveryStreamType": "KinesisStreamAsSource",
+        "KinesisStreamSourceConfiguration": {
+            "KinesisStreamARN": STREAM_ARN, "RoleARN": "arn:aws:iam::000000000000:role/r"},
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::000000000000:role/r", "BucketARN": "arn:aws:s3:::bucket-1"}});
+    h.call("CreateDeliveryStream", body).await
+}
+
+/// Flushes until the delivered bytes hold `expected` records (the copy from Kinesis runs on
+/// its own task), for at most five seconds.
+async fn delivered_after_flush(h: &Harness, name: &str, expected: usize) -> Vec<u8> {
+    for _ in 0..5000 {
+        h.flush(name).await.expect("flush");
+        let all: Vec<u8> = h.delivered().into_iter().flat_map(|(_, b)| b).collect();
+        if all.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() >= expected {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("fewer than {expected} records delivered");
+}
+
+#[tokio::test]
+async fn records_from_the_start_timestamp_on_are_delivered() {
+    let h = Harness::instant().await;
+    h.kinesis(
+        "CreateStream",
+        json!({"StreamName": "src", "ShardCount": 2}),
+    )
+    .await;
+    put(&h, "a", b"before\n").await;
+    h.advance(1000);
+    create_from_kinesis(&h, "fromk").await.expect("create");
+    for i in 0..20 {
+        put(&h, &format!("k{i}"), format!("after {i}\n").as_bytes()).await;
+    }
+    let delivered = String::from_utf8(delivered_after_flush(&h, "fromk", 20).await).unwrap();
+    assert!(!delivered.contains("before"), "{delivered}");
+    for i in 0..20 {
+        assert!(delivered.contains(&format!("after {i}\n")), "{delivered}");
+    }
+    let d = h.describe("fromk").await;
+    assert_eq!(d["DeliveryStreamType"], "KinesisStreamAsSource");
+    assert_eq!(
+        d["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"],
+        STREAM_ARN
+    );
+    assert!(d.get("DeliveryStreamEncryptionConfiguration").is_none());
+}
+
+#[tokio::test]
+async fn a_parents_records_are_delivered_before_its_childrens() {
+    let h = Harness::instant().await;
+    h.kinesis(
+        "CreateStream",
+        json!({"StreamName": "src", "ShardCount": 1}),
+    )
+    .await;
+    create_from_kinesis(&h, "fromk").await.expect("create");
+    for i in 0..5 {
+        put(&h, "key", format!("parent {i}\n").as_bytes()).await;
+    }
+    let split = json!({"StreamName": "src", "ShardToSplit": "shardId-000000000000",
+        "NewStartingHashKey": "170141183460469231731687303715884105728"});
+    h.kinesis("SplitShard", split).await;
+    h.kinesis.tick().await;
+    for i in 0..5 {
+        put(&h, "key", format!("child {i}\n").as_bytes()).await;
+    }
+    let delivered = String::from_utf8(delivered_after_flush(&h, "fromk", 10).await).unwrap();
+    let lines: Vec<&str> = delivered.lines().collect();
+    let last_parent = lines.iter().rposition(|l| l.starts_with("parent")).unwrap();
+    let first_child = lines.iter().position(|l| l.starts_with("child")).unwrap();
+    assert!(last_parent < first_child, "{lines:?}");
+    assert_eq!(lines.len(), 10, "{lines:?}");
+}
+
+#[tokio::test]
+async fn such_a_stream_takes_no_puts_and_needs_an_existing_stream() {
+    let h = Harness::instant().await;
+    let e = create_from_kinesis(&h, "fromk").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    assert_eq!(
+        e.message,
+        "Stream src under account 000000000000 not found."
+    );
+    h.kinesis(
+        "CreateStream",
+        json!({"StreamName": "src", "ShardCount": 1}),
+    )
+    .await;
+    create_from_kinesis(&h, "fromk").await.expect("create");
+    let body = json!({"DeliveryStreamName": "fromk", "Record": {"Data": "eA=="}});
+    let e = h.err("PutRecord", body).await;
+    assert_eq!(
+        e.message,
+        "This operation is not permitted on KinesisStreamAsSource delivery stream type."
+    );
+}
