@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// and 2 MiB/s of reads), answering ProvisionedThroughputExceededException like AWS.
     #[arg(long, env = "SPATE_ENFORCE_SHARD_LIMITS")]
     pub enforce_shard_limits: bool,
+    /// Throttle every Firehose delivery stream to AWS's Direct PUT quotas (2,000 requests/s,
+    /// 500,000 records/s, 5 MiB/s), answering ServiceUnavailableException "Slow down." like AWS.
+    #[arg(long, env = "SPATE_ENFORCE_FIREHOSE_LIMITS")]
+    pub enforce_firehose_limits: bool,
     /// Enhanced fan-out consumers allowed per stream.
     #[arg(long, env = "SPATE_CONSUMER_LIMIT")]
     pub consumer_limit: Option<u32>,
@@ -193,6 +197,7 @@ struct FileConfig {
     iterator_ttl_secs: Option<u64>,
     resize_calls_per_day: Option<u32>,
     enforce_shard_limits: Option<bool>,
+    enforce_firehose_limits: Option<bool>,
     on_demand_shard_count: Option<u32>,
     consumer_limit: Option<u32>,
     subscription_lifetime_secs: Option<u64>,
@@ -370,9 +375,14 @@ fn service(args: &ServeArgs, file: &FileConfig) -> ServiceConfig {
 }
 
 /// Firehose shares the account, region and lifecycle delays with Kinesis.
-fn firehose(service: &ServiceConfig, allow_http_endpoints: bool) -> FirehoseConfig {
+fn firehose(
+    service: &ServiceConfig,
+    allow_http_endpoints: bool,
+    enforce_limits: bool,
+) -> FirehoseConfig {
     FirehoseConfig {
         allow_http_endpoints,
+        enforce_limits,
         region: service.region.clone(),
         account_id: service.account_id.clone(),
         creating_delay_ms: service.creating_delay_ms,
@@ -447,6 +457,8 @@ impl ServeArgs {
             (!in_memory).then(|| data_dir.unwrap_or_else(|| PathBuf::from("spate-data")));
         let allow_http =
             self.objects.firehose_allow_http || file.firehose_allow_http.unwrap_or(false);
+        let enforce_firehose_limits =
+            self.enforce_firehose_limits || file.enforce_firehose_limits.unwrap_or(false);
         let objects = objects(
             std::mem::take(&mut self.objects),
             &file,
@@ -461,7 +473,7 @@ impl ServeArgs {
                 .unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.or(file.port).unwrap_or(4567),
             data_dir,
-            firehose: firehose(&service, allow_http),
+            firehose: firehose(&service, allow_http, enforce_firehose_limits),
             objects,
             service,
             create_streams,

@@ -155,12 +155,18 @@ impl KinesisClient {
         body: Vec<u8>,
     ) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
         let target = target.to_string();
+        // The signing name tells servers that route by it (moto) which service is called.
+        let service = if target.starts_with("Firehose_") {
+            "firehose"
+        } else {
+            "kinesis"
+        };
         let signed = sigv4::sign(&sigv4::Request {
             host: &self.host,
             target: &target,
             body: &body,
             region: &self.region,
-            service: "kinesis",
+            service,
             credentials: &self.credentials,
             now: std::time::SystemTime::now(),
         });

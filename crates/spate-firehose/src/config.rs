@@ -20,6 +20,8 @@ pub struct FirehoseConfig {
     /// Accept `http://` endpoint URLs (AWS takes `https://` only); for test receivers and
     /// endpoints on a trusted network.
     pub allow_http_endpoints: bool,
+    /// Enforce AWS's Direct PUT quotas per delivery stream (see `limits.rs`).
+    pub enforce_limits: bool,
 }
 
 impl Default for FirehoseConfig {
@@ -34,6 +36,7 @@ impl Default for FirehoseConfig {
             retry_initial_ms: 1000,
             retry_max_ms: 60_000,
             allow_http_endpoints: false,
+            enforce_limits: false,
         }
     }
 }

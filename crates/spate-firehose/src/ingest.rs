@@ -2,15 +2,22 @@
 
 use crate::errors::{invalid, log_error, not_found};
 use crate::ids::record_id;
+use crate::limits::Admission;
 use crate::model::{DeliveryStreamName, Source};
 use crate::service::Firehose;
 use spate_log::AppendRecord;
-use spate_wire::ApiError;
+use spate_wire::{ApiError, ErrorKind};
 
-/// What a put answers: each record's id, and whether the records are encrypted at rest.
+/// What a put answers: each record's id (`None`: refused by the stream's throughput quota),
+/// and whether the records are encrypted at rest.
 pub struct Accepted {
-    pub record_ids: Vec<String>,
+    pub record_ids: Vec<Option<String>>,
     pub encrypted: bool,
+}
+
+/// Firehose's throttling answer.
+pub fn slow_down() -> ApiError {
+    ApiError::new(ErrorKind::ServiceUnavailableException, "Slow down.")
 }
 
 impl Firehose {
@@ -31,9 +38,16 @@ impl Firehose {
         if stream.status(now) == "CREATING" {
             return Err(not_found(self.config(), name.as_str()));
         }
+        let sizes: Vec<usize> = records.iter().map(Vec::len).collect();
+        let admitted = match self.limits.admit(name.as_str(), &sizes, now) {
+            Admission::SlowDown => return Err(slow_down()),
+            Admission::Records(n) => n,
+        };
+        let refused = records.len() - admitted;
         let log_id = stream.log_id;
         let appends = records
             .into_iter()
+            .take(admitted)
             .map(|data| AppendRecord {
                 shard: log_id,
                 partition_key: String::new(),
@@ -44,7 +58,8 @@ impl Firehose {
         let appended = self.log.append(appends).await.map_err(log_error)?;
         let record_ids = appended
             .iter()
-            .map(|a| record_id(log_id, a.counter, a.arrival_ms))
+            .map(|a| Some(record_id(log_id, a.counter, a.arrival_ms)))
+            .chain(std::iter::repeat_n(None, refused))
             .collect();
         Ok(Accepted {
             record_ids,

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod errors;
 pub mod ids;
 pub mod ingest;
+pub mod limits;
 pub mod model;
 pub mod service;
 pub mod store;

@@ -4,6 +4,7 @@
 use crate::config::FirehoseConfig;
 use crate::delivery::Deliveries;
 use crate::errors::{internal, log_error};
+use crate::limits::{Limits, Quotas};
 use crate::store::Registry;
 use spate_catalog::{Catalog, Lifecycle};
 use spate_log::{Clock, LogError, RecordLog};
@@ -21,6 +22,8 @@ pub struct Firehose {
     objects: Arc<dyn ObjectStore>,
     /// The Kinesis service on the same server: KinesisStreamAsSource streams read from it.
     pub(crate) kinesis: Option<Arc<Kinesis>>,
+    /// Direct PUT quotas per delivery stream (enforced with `enforce_limits`).
+    pub(crate) limits: Limits,
 }
 
 impl Firehose {
@@ -44,12 +47,14 @@ impl Firehose {
             objects.clone(),
             kinesis.clone(),
         );
+        let limits = Limits::new(registry.config.enforce_limits.then(Quotas::default));
         let firehose = Arc::new(Firehose {
             registry,
             log,
             deliveries,
             objects,
             kinesis,
+            limits,
         });
         firehose.attach_log_shards().await?;
         for stream in firehose.registry.all() {
@@ -100,6 +105,7 @@ impl Firehose {
     pub(crate) async fn finish_delete(&self, name: &str, log_id: u64) -> Result<(), ApiError> {
         let _guard = self.registry.control.lock().await;
         self.deliveries.stop(name).await;
+        self.limits.forget(name);
         self.registry.remove(name).await?;
         match self.log.delete_shard(log_id).await {
             Ok(()) | Err(LogError::ReadOnly) => Ok(()),

@@ -35,3 +35,18 @@ pub struct ShardTraffic {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub halving_hash_key: Option<String>,
 }
+
+/// `SpateAdmin_20261126.DescribeDeliveryProgress`: what a Firehose delivery stream's worker
+/// has buffered and delivered since the server started.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeliveryProgressOutput {
+    pub buffered_records: u64,
+    pub buffered_bytes: u64,
+    pub delivered_objects: u64,
+    pub delivered_records: u64,
+    /// Bytes of record data delivered, before compression.
+    pub delivered_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}

@@ -1,6 +1,7 @@
 //! `spate bench`: a load generator for any Kinesis endpoint (Spate, other emulators, AWS).
 
 mod e2e;
+mod firehose;
 mod get;
 mod put;
 mod report;
@@ -17,6 +18,8 @@ pub enum BenchCommand {
     Get(get::GetArgs),
     /// Put-to-visible latency through GetRecords polling, or enhanced fan-out with --efo.
     E2e(e2e::E2eArgs),
+    /// Firehose: PutRecordBatch ingest, delivered throughput, put-to-object latency.
+    Firehose(firehose::FirehoseArgs),
 }
 
 /// Where to send requests, shared by every bench command.
@@ -54,6 +57,7 @@ pub fn run(command: BenchCommand) -> Result<(), String> {
             BenchCommand::Put(args) => put::run(args).await,
             BenchCommand::Get(args) => get::run(args).await,
             BenchCommand::E2e(args) => e2e::run(args).await,
+            BenchCommand::Firehose(args) => firehose::run(args).await,
         }
     })
 }

@@ -11,6 +11,7 @@ mod endpoint;
 mod records;
 
 use crate::service::Firehose;
+use spate_wire::admin::DeliveryProgressOutput;
 use spate_wire::firehose::{DeliveryStreamNameInput, EmptyOutput};
 use spate_wire::service::{run, BoxFuture, Call, Operation, Reply, TargetService};
 use spate_wire::validate::Validator;
@@ -78,10 +79,12 @@ async fn dispatch(f: &Arc<Firehose>, call: Call) -> Reply {
     }
 }
 
-/// `SpateAdmin_20261126.FlushDeliveryStream {"DeliveryStreamName": …}`: delivers what the
-/// stream has buffered now, whatever its buffering hints, and answers once it has landed (or
-/// with the delivery error). No part of the AWS API; tests and tools use it so they need not
-/// wait out a buffer interval.
+/// Spate's own Firehose operations (no part of the AWS API), on the same endpoint:
+/// `SpateAdmin_20261126.FlushDeliveryStream {"DeliveryStreamName": …}` delivers what the stream
+/// has buffered now, whatever its buffering hints, and answers once it has landed (or with the
+/// delivery error), so tests and tools need not wait out a buffer interval;
+/// `SpateAdmin_20261126.DescribeDeliveryProgress` reports what the stream has buffered and
+/// delivered since the server started (`spate bench firehose` watches it).
 pub struct FirehoseAdminApi {
     firehose: Arc<Firehose>,
 }
@@ -98,27 +101,52 @@ impl TargetService for FirehoseAdminApi {
     }
 
     fn operation(&self, name: &str) -> Option<Operation> {
-        (name == "FlushDeliveryStream").then(|| Operation::new("FlushDeliveryStream"))
+        ADMIN_OPERATIONS.iter().find(|o| o.name == name).copied()
     }
 
     fn call(self: Arc<Self>, call: Call) -> BoxFuture<Reply> {
         Box::pin(async move {
             let f = &self.firehose;
-            run(&call, |i| flush(f, i)).await
+            match call.operation {
+                "FlushDeliveryStream" => run(&call, |i| flush(f, i)).await,
+                _ => run(&call, |i| progress(f, i)).await,
+            }
         })
     }
 }
 
-async fn flush(f: &Arc<Firehose>, i: DeliveryStreamNameInput) -> Result<EmptyOutput, ApiError> {
+const ADMIN_OPERATIONS: &[Operation] = &[
+    Operation::new("FlushDeliveryStream"),
+    Operation::new("DescribeDeliveryProgress"),
+];
+
+fn admin_name(i: &DeliveryStreamNameInput) -> Result<crate::model::DeliveryStreamName, ApiError> {
     let mut v = Validator::new();
+    let name = check::text(&i.delivery_stream_name);
     v.required(&i.delivery_stream_name, "deliveryStreamName");
-    check::stream_name(
-        &mut v,
-        check::text(&i.delivery_stream_name),
-        "deliveryStreamName",
-    );
+    check::stream_name(&mut v, name, "deliveryStreamName");
     v.finish()?;
-    f.flush(check::name_of(&i.delivery_stream_name)?.as_str())
-        .await?;
+    check::name_of(&i.delivery_stream_name)
+}
+
+async fn flush(f: &Arc<Firehose>, i: DeliveryStreamNameInput) -> Result<EmptyOutput, ApiError> {
+    f.flush(admin_name(&i)?.as_str()).await?;
     Ok(EmptyOutput {})
+}
+
+async fn progress(
+    f: &Arc<Firehose>,
+    i: DeliveryStreamNameInput,
+) -> Result<DeliveryProgressOutput, ApiError> {
+    let name = admin_name(&i)?;
+    f.describe(&name)?;
+    let s = f.delivery_status(name.as_str());
+    Ok(DeliveryProgressOutput {
+        buffered_records: s.buffered_records as u64,
+        buffered_bytes: s.buffered_bytes as u64,
+        delivered_objects: s.delivered_objects,
+        delivered_records: s.delivered_records,
+        delivered_bytes: s.delivered_bytes,
+        failure: s.failure.or(s.source_failure),
+    })
 }

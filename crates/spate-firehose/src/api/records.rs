@@ -2,6 +2,7 @@
 
 use super::check::{self, text};
 use crate::errors::invalid;
+use crate::ingest::slow_down;
 use crate::service::Firehose;
 use spate_wire::firehose::*;
 use spate_wire::validate::{render_list, Validator};
@@ -32,8 +33,9 @@ pub async fn put_record(f: &Arc<Firehose>, i: PutRecordInput) -> Result<PutRecor
         .map(|d| d.0)
         .unwrap_or_default();
     let mut accepted = f.put(&name, vec![data]).await?;
+    let record_id = accepted.record_ids.pop().flatten().ok_or_else(slow_down)?;
     Ok(PutRecordOutput {
-        record_id: accepted.record_ids.pop().unwrap_or_default(),
+        record_id,
         encrypted: accepted.encrypted,
     })
 }
@@ -79,17 +81,22 @@ pub async fn put_record_batch(
         return Err(invalid("Records size exceeds 4 MB limit"));
     }
     let accepted = f.put(&name, records).await?;
+    let failed = accepted.record_ids.iter().filter(|id| id.is_none()).count();
+    let entry = |id: Option<String>| match id {
+        Some(id) => PutRecordBatchResponseEntry {
+            record_id: Some(id),
+            error_code: None,
+            error_message: None,
+        },
+        None => PutRecordBatchResponseEntry {
+            record_id: None,
+            error_code: Some("ServiceUnavailableException"),
+            error_message: Some("Slow down."),
+        },
+    };
     Ok(PutRecordBatchOutput {
-        failed_put_count: 0,
+        failed_put_count: failed,
         encrypted: accepted.encrypted,
-        request_responses: accepted
-            .record_ids
-            .into_iter()
-            .map(|id| PutRecordBatchResponseEntry {
-                record_id: Some(id),
-                error_code: None,
-                error_message: None,
-            })
-            .collect(),
+        request_responses: accepted.record_ids.into_iter().map(entry).collect(),
     })
 }

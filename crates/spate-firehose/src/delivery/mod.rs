@@ -36,8 +36,11 @@ pub struct DeliveryStatus {
     /// Records read from the log and waiting in the buffer, and their bytes.
     pub buffered_records: usize,
     pub buffered_bytes: usize,
-    /// Objects written since the worker started.
+    /// Objects written since the worker started, and the records and bytes (before
+    /// compression) in them.
     pub delivered_objects: u64,
+    pub delivered_records: u64,
+    pub delivered_bytes: u64,
     /// The last delivery failure, until a delivery succeeds.
     pub failure: Option<String>,
     /// KinesisStreamAsSource: the last failure reading the Kinesis stream, until a read works.

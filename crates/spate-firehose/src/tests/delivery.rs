@@ -116,6 +116,19 @@ async fn objects_are_cut_when_the_size_hint_is_reached() {
     assert_eq!(delivered, 12 * 256_000);
 }
 
+/// One put bigger than two objects: the worker must not wait for another put (or the
+/// interval) to deliver the second.
+#[tokio::test]
+async fn a_backlog_bigger_than_an_object_is_delivered_without_more_puts() {
+    let h = Harness::instant().await;
+    let hints = json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 900}});
+    h.create("s", hints).await;
+    let sent = records(12, 256_000);
+    let refs: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
+    h.put_batch("s", &refs).await;
+    wait_for_objects(&h, 2).await;
+}
+
 #[tokio::test]
 async fn objects_are_cut_when_the_interval_hint_passes() {
     let h = Harness::instant().await;
@@ -249,4 +262,37 @@ async fn an_update_changes_the_next_objects_name() {
     let (key, _) = &h.delivered()[0];
     assert!(key.starts_with("v2/2026/12/01/00/s-2-"), "{key}");
     assert!(key.ends_with(".snappy"), "{key}");
+}
+
+#[tokio::test]
+async fn direct_put_quotas_slow_records_down_and_refill_with_the_clock() {
+    let h = Harness::new(crate::FirehoseConfig {
+        enforce_limits: true,
+        ..instant_config()
+    })
+    .await;
+    h.create("s", json!({})).await;
+    let mb = vec![b'x'; 1_000_000];
+    let four: Vec<&[u8]> = vec![&mb; 4];
+    assert_eq!(h.put_batch("s", &four).await["FailedPutCount"], 0);
+    let out = h.put_batch("s", &four).await;
+    assert_eq!(out["FailedPutCount"], 3, "5 MiB/s: one more record fits");
+    let failed = &out["RequestResponses"][1];
+    assert_eq!(failed["ErrorCode"], "ServiceUnavailableException");
+    assert_eq!(failed["ErrorMessage"], "Slow down.");
+    assert!(out["RequestResponses"][0]["RecordId"].is_string());
+    // 242,880 bytes of the second are left: a 300,000-byte record does not fit.
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(vec![b'y'; 300_000]);
+    let body = json!({"DeliveryStreamName": "s", "Record": {"Data": data}});
+    let e = h.err("PutRecord", body.clone()).await;
+    assert_eq!(
+        (e.kind, e.message.as_str()),
+        (
+            spate_wire::ErrorKind::ServiceUnavailableException,
+            "Slow down."
+        )
+    );
+    h.advance(1000);
+    h.ok("PutRecord", body).await;
 }

@@ -275,6 +275,15 @@ impl Harness {
         out["DeliveryStreamDescription"].clone()
     }
 
+    /// The stored record of a delivery stream.
+    pub fn describe_record(
+        &self,
+        name: &str,
+    ) -> std::sync::Arc<crate::model::DeliveryStreamRecord> {
+        let name = crate::model::DeliveryStreamName::parse(name).expect("name");
+        self.firehose.describe(&name).expect("stream")
+    }
+
     /// Every delivered object as (key, body).
     pub fn delivered(&self) -> Vec<(String, Vec<u8>)> {
         self.objects

@@ -86,12 +86,34 @@ async fn a_parents_records_are_delivered_before_its_childrens() {
     for i in 0..5 {
         put(&h, "key", format!("child {i}\n").as_bytes()).await;
     }
-    let delivered = String::from_utf8(delivered_after_flush(&h, "fromk", 10).await).unwrap();
-    let lines: Vec<&str> = delivered.lines().collect();
+    // The copy into the delivery stream's log keeps the order (the buffer is not delivered
+    // yet: 300 s, 5 MB).
+    let lines = copied(&h, "fromk", 10).await;
     let last_parent = lines.iter().rposition(|l| l.starts_with("parent")).unwrap();
     let first_child = lines.iter().position(|l| l.starts_with("child")).unwrap();
     assert!(last_parent < first_child, "{lines:?}");
     assert_eq!(lines.len(), 10, "{lines:?}");
+}
+
+/// The records the pump has copied into the delivery stream's log, in log order, once there
+/// are `expected` of them.
+async fn copied(h: &Harness, name: &str, expected: usize) -> Vec<String> {
+    use spate_log::RecordLog;
+    let log_id = h.describe_record(name).log_id;
+    for _ in 0..5000 {
+        let batch = h
+            .log
+            .read(log_id, 0, 10_000, 1 << 20, i64::MIN)
+            .expect("read");
+        if batch.len() >= expected {
+            return batch
+                .records()
+                .map(|r| String::from_utf8_lossy(r.data).trim_end().to_string())
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("fewer than {expected} records copied");
 }
 
 #[tokio::test]

@@ -163,9 +163,12 @@ impl Worker {
                 return;
             }
             let hints = stream.buffering();
-            self.step(&stream, &hints, stopping == Stop::Drain).await;
+            let delivered = self.step(&stream, &hints, stopping == Stop::Drain).await;
             if stopping == Stop::Drain {
                 return;
+            }
+            if delivered {
+                continue;
             }
             let wake = self.wake_at(&hints);
             tokio::select! {
@@ -180,15 +183,24 @@ impl Worker {
         }
     }
 
-    /// Reads what is new and delivers if the hints (or a drain) call for it.
-    async fn step(&mut self, stream: &DeliveryStreamRecord, hints: &Buffering, drain: bool) {
+    /// Reads what is new and delivers if the hints (or a drain) call for it; whether a
+    /// delivery succeeded (then more records may be waiting in the log already: the buffer
+    /// stops filling at the size hint, and their tail change has been seen).
+    async fn step(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        hints: &Buffering,
+        drain: bool,
+    ) -> bool {
         if let Err(e) = self.fill(hints.size_bytes()).await {
-            return self.fail(e);
+            self.fail(e);
+            return false;
         }
         let may_retry = self.retry_at.is_none_or(|t| Instant::now() >= t);
         if (self.buffer.due(hints) || (drain && !self.buffer.is_empty())) && (may_retry || drain) {
-            let _ = self.attempt(stream).await;
+            return self.attempt(stream).await.is_ok();
         }
+        false
     }
 
     fn wake_at(&self, hints: &Buffering) -> Instant {
@@ -249,6 +261,7 @@ impl Worker {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        let size = (self.buffer.records as u64, self.buffer.bytes as u64);
         let delivered = match &stream.destination {
             Destination::S3 { config, .. } => self.write_object(stream, config).await,
             Destination::Http(http) => self.post(stream, http).await,
@@ -257,13 +270,16 @@ impl Worker {
             Ok(()) => self.commit().await,
             Err(e) => Err(e),
         };
-        match committed {
-            Ok(()) => {
+        match committed.map(|()| size) {
+            Ok(delivered) => {
                 self.batch = Batch::default();
                 self.retry_at = None;
+                let (records, bytes) = delivered;
                 self.report(|s| {
                     s.failure = None;
                     s.delivered_objects += 1;
+                    s.delivered_records += records;
+                    s.delivered_bytes += bytes;
                 });
                 Ok(())
             }
