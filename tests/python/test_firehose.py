@@ -283,3 +283,19 @@ def test_kinesis_stream_as_source_across_a_reshard_and_kill_9(spawn_module_serve
     d = firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
     assert d["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"].endswith(f"stream/{stream}")
     server.stop()
+
+
+def test_large_gzip_objects_decode_with_gzip_and_python(server, firehose, seaweedfs, bucket):
+    """Objects over 1 MiB are written as one gzip member per core: the gzip tool and Python's
+    gzip module must read them as one stream."""
+    import subprocess
+
+    name = create(firehose, bucket, CompressionFormat="GZIP", BufferingHints={"SizeInMBs": 8, "IntervalInSeconds": 900})
+    payload = [f"{i:08d} ".encode() + uuid.uuid4().hex.encode() * 30 + b"\n" for i in range(3000)]
+    for start in range(0, len(payload), 500):
+        firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in payload[start:start + 500]])
+    flush(server.endpoint, name)
+    [(_, body)] = objects(seaweedfs.client(), bucket)
+    assert gzip.decompress(body) == b"".join(payload)
+    unzipped = subprocess.run(["gzip", "-dc"], input=body, capture_output=True, check=True).stdout
+    assert unzipped == b"".join(payload)
