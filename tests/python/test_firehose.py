@@ -299,3 +299,22 @@ def test_large_gzip_objects_decode_with_gzip_and_python(server, firehose, seawee
     assert gzip.decompress(body) == b"".join(payload)
     unzipped = subprocess.run(["gzip", "-dc"], input=body, capture_output=True, check=True).stdout
     assert unzipped == b"".join(payload)
+
+
+def test_encryption_at_rest_seals_records_in_the_data_directory(server, firehose, seaweedfs, bucket):
+    name = create(firehose, bucket)
+    firehose.start_delivery_stream_encryption(DeliveryStreamName=name,
+                                              DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"})
+    deadline = time.monotonic() + 10
+    while firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
+            "DeliveryStreamEncryptionConfiguration"]["Status"] != "ENABLED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    marker = b"top-secret-" + uuid.uuid4().hex.encode()
+    out = firehose.put_record(DeliveryStreamName=name, Record={"Data": marker})
+    assert out["Encrypted"] is True
+    segments = [p for p in (server.data_dir / "firehose").rglob("*") if p.is_file()]
+    assert segments and not any(marker in p.read_bytes() for p in segments)
+    flush(server.endpoint, name)
+    [(_, body)] = objects(seaweedfs.client(), bucket)
+    assert body == marker

@@ -65,8 +65,10 @@ impl Firehose {
             key_arn,
             until_ms: now,
             calls_ms: Vec::new(),
+            data_keys: Vec::new(),
+            sealing_version: None,
         });
-        let record = DeliveryStreamRecord {
+        let mut record = DeliveryStreamRecord {
             format_version: FORMAT_VERSION,
             name: name.clone(),
             created_ms: now,
@@ -81,6 +83,7 @@ impl Firehose {
             tags: request.tags,
             sse,
         };
+        self.seal.rotate(&mut record)?;
         registry.save(record).await?;
         self.deliveries.start(&name, log_id);
         Ok(self.arn(&name))
@@ -263,17 +266,28 @@ impl Firehose {
                 ));
             }
             calls.push(now);
-            let previous = record.sse.clone();
-            record.sse = Some(match key {
-                Some((key_type, key_arn)) => Sse { enabled: true, key_type, key_arn, until_ms: now + delay, calls_ms: calls },
-                None => Sse {
-                    enabled: false,
-                    key_type: previous.as_ref().map_or(KeyType::AwsOwned, |s| s.key_type),
-                    key_arn: previous.and_then(|s| s.key_arn),
-                    until_ms: now + delay,
-                    calls_ms: calls,
-                },
+            // The data keys stay: records sealed before must still open.
+            let previous = record.sse.take();
+            let (data_keys, sealing_version) = previous
+                .as_ref()
+                .map_or((Vec::new(), None), |s| (s.data_keys.clone(), s.sealing_version));
+            let enabling = key.is_some();
+            let (key_type, key_arn) = key.unwrap_or_else(|| {
+                let old = previous.as_ref();
+                (old.map_or(KeyType::AwsOwned, |s| s.key_type), old.and_then(|s| s.key_arn.clone()))
             });
+            record.sse = Some(Sse {
+                enabled: enabling,
+                key_type,
+                key_arn,
+                until_ms: now + delay,
+                calls_ms: calls,
+                data_keys,
+                sealing_version,
+            });
+            if enabling {
+                self.seal.rotate(record)?;
+            }
             Ok(())
         })
         .await

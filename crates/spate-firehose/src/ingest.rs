@@ -45,26 +45,28 @@ impl Firehose {
         };
         let refused = records.len() - admitted;
         let log_id = stream.log_id;
-        let appends = records
-            .into_iter()
-            .take(admitted)
-            .map(|data| AppendRecord {
+        let mut appends = Vec::with_capacity(admitted);
+        let mut encrypted = false;
+        for data in records.into_iter().take(admitted) {
+            let (data, sealed) = self.seal.seal(&stream, data, now)?;
+            encrypted = sealed;
+            appends.push(AppendRecord {
                 shard: log_id,
                 partition_key: String::new(),
                 data,
-                sealed: false,
-            })
-            .collect();
+                sealed,
+            });
+        }
         let appended = self.log.append(appends).await.map_err(log_error)?;
         let record_ids = appended
             .iter()
             .map(|a| Some(record_id(log_id, a.counter, a.arrival_ms)))
             .chain(std::iter::repeat_n(None, refused))
             .collect();
+        let encrypted = encrypted || stream.sse.as_ref().is_some_and(|s| s.seals(now));
         Ok(Accepted {
             record_ids,
-            // Records are not sealed at rest yet: see docs/compatibility.md.
-            encrypted: false,
+            encrypted,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod ingest;
 pub mod limits;
 pub mod model;
+pub mod seal;
 pub mod service;
 pub mod store;
 

@@ -298,9 +298,21 @@ pub struct Sse {
     /// When Start/StopDeliveryStreamEncryption were called, for the 25-per-24-hours limit.
     #[serde(default)]
     pub calls_ms: Vec<i64>,
+    /// Every data key records were sealed with, wrapped by the master key: (version, wrapped).
+    #[serde(default)]
+    pub data_keys: Vec<(u32, String)>,
+    /// The version sealing new records (made fresh at every start and every enabling).
+    #[serde(default)]
+    pub sealing_version: Option<u32>,
 }
 
 impl Sse {
+    /// Records put now are sealed: encryption is ENABLED (records put while ENABLING are not,
+    /// as on AWS).
+    pub fn seals(&self, now_ms: i64) -> bool {
+        self.enabled && now_ms >= self.until_ms
+    }
+
     pub fn status(&self, now_ms: i64) -> &'static str {
         match (self.enabled, now_ms < self.until_ms) {
             (true, true) => "ENABLING",

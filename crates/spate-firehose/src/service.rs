@@ -5,6 +5,7 @@ use crate::config::FirehoseConfig;
 use crate::delivery::Deliveries;
 use crate::errors::{internal, log_error};
 use crate::limits::{Limits, Quotas};
+use crate::seal::SealKeys;
 use crate::store::Registry;
 use spate_catalog::{Catalog, Lifecycle};
 use spate_log::{Clock, LogError, RecordLog};
@@ -24,6 +25,8 @@ pub struct Firehose {
     pub(crate) kinesis: Option<Arc<Kinesis>>,
     /// Direct PUT quotas per delivery stream (enforced with `enforce_limits`).
     pub(crate) limits: Limits,
+    /// Data keys of streams with encryption at rest.
+    pub(crate) seal: Arc<SealKeys>,
 }
 
 impl Firehose {
@@ -37,6 +40,7 @@ impl Firehose {
         kinesis: Option<Arc<Kinesis>>,
         clock: Clock,
     ) -> Result<Arc<Firehose>, ApiError> {
+        let seal = Arc::new(SealKeys::new(kinesis.as_ref().map(|k| k.keyring())));
         let registry = tokio::task::spawn_blocking(move || Registry::load(config, catalog, clock))
             .await
             .map_err(|e| internal(format!("loading delivery streams: {e}")))??;
@@ -46,6 +50,7 @@ impl Firehose {
             log.clone(),
             objects.clone(),
             kinesis.clone(),
+            seal.clone(),
         );
         let limits = Limits::new(registry.config.enforce_limits.then(Quotas::default));
         let firehose = Arc::new(Firehose {
@@ -55,13 +60,33 @@ impl Firehose {
             objects,
             kinesis,
             limits,
+            seal,
         });
+        firehose.load_keys().await?;
         firehose.attach_log_shards().await?;
         for stream in firehose.registry.all() {
             firehose.deliveries.start(&stream.name, stream.log_id);
         }
         firehose.tick().await;
         Ok(firehose)
+    }
+
+    /// At start-up: unwrap every stored data key, and give each encrypted stream a fresh
+    /// sealing key (a key's nonce counter lasts as long as the process).
+    async fn load_keys(&self) -> Result<(), ApiError> {
+        for stream in self.registry.all() {
+            self.seal.load(&stream)?;
+            if stream.sse.as_ref().is_some_and(|s| s.enabled) {
+                let mut record = (*stream).clone();
+                self.seal.rotate(&mut record)?;
+                match self.registry.save(record).await {
+                    // Read-only: the stored keys open every record; nothing new is sealed.
+                    Err(e) if e.message.contains("read-only") => {}
+                    other => other?,
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn attach_log_shards(&self) -> Result<(), ApiError> {

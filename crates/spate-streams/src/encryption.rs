@@ -133,6 +133,31 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// A fresh data key for another service's records (Firehose delivery streams), bound to
+    /// `owner` (which names the thing sealed, creation time included); returns the key, which
+    /// seals, and its wrapped form to persist.
+    pub fn new_data_key(&self, owner: &str, version: u32) -> Result<(DataKey, String), ApiError> {
+        let (key, raw) = DataKey::generate(version).map_err(internal)?;
+        let context = format!("{owner}/{version}");
+        let wrapped = self.with_master(|master| master.wrap(&raw, &context).map_err(internal))?;
+        Ok((key, wrapped.to_text()))
+    }
+
+    /// Unwraps a data key [`new_data_key`](Self::new_data_key) made; it only opens records.
+    pub fn open_data_key(
+        &self,
+        owner: &str,
+        version: u32,
+        wrapped: &str,
+    ) -> Result<DataKey, ApiError> {
+        let wrapped = WrappedKey::from_text(wrapped).map_err(internal)?;
+        let context = format!("{owner}/{version}");
+        let raw = self.with_master(|master| master.unwrap(&wrapped, &context).map_err(internal))?;
+        Ok(DataKey::for_opening(&raw, version))
+    }
+}
+
 /// What a wrapped data key is bound to: its stream (name and creation) and version.
 fn wrap_context(record: &StreamRecord, version: u32) -> String {
     format!("{}/{}/{version}", record.name, record.created_ms)

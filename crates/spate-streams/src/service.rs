@@ -173,6 +173,11 @@ impl Kinesis {
         &self.store.config
     }
 
+    /// The keyring (master key and data keys), which other services on the server share.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.clone()
+    }
+
     /// The log, for push delivery and tools.
     pub fn record_log(&self) -> Arc<dyn RecordLog> {
         self.log.clone()

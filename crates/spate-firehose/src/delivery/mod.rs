@@ -16,6 +16,7 @@ mod worker;
 
 use crate::errors::internal;
 use crate::model::Source;
+use crate::seal::SealKeys;
 use crate::store::Registry;
 use spate_log::RecordLog;
 use spate_objects::ObjectStore;
@@ -73,6 +74,8 @@ pub struct Deliveries {
     objects: Arc<dyn ObjectStore>,
     /// The Kinesis service, for KinesisStreamAsSource delivery streams.
     kinesis: Option<Arc<Kinesis>>,
+    /// Keys to open records sealed at rest.
+    seal: Arc<SealKeys>,
     workers: Mutex<HashMap<String, Handle>>,
     statuses: Statuses,
 }
@@ -83,12 +86,14 @@ impl Deliveries {
         log: Arc<dyn RecordLog>,
         objects: Arc<dyn ObjectStore>,
         kinesis: Option<Arc<Kinesis>>,
+        seal: Arc<SealKeys>,
     ) -> Deliveries {
         Deliveries {
             registry,
             log,
             objects,
             kinesis,
+            seal,
             workers: Mutex::default(),
             statuses: Arc::default(),
         }
@@ -109,6 +114,7 @@ impl Deliveries {
             self.log.clone(),
             self.objects.clone(),
             self.statuses.clone(),
+            self.seal.clone(),
         );
         let pump = self.pump(name, log_id, stop_rx.clone());
         let task = tokio::spawn(worker.run(flush_rx, stop_rx));

@@ -296,3 +296,42 @@ async fn direct_put_quotas_slow_records_down_and_refill_with_the_clock() {
     h.advance(1000);
     h.ok("PutRecord", body).await;
 }
+
+#[tokio::test]
+async fn records_are_sealed_at_rest_while_encryption_is_on_and_delivered_opened() {
+    let h = Harness::instant().await;
+    h.create("s", json!({})).await;
+    h.put_batch("s", &[b"plain"]).await;
+    h.ok(
+        "StartDeliveryStreamEncryption",
+        json!({"DeliveryStreamName": "s"}),
+    )
+    .await;
+    let out = h.put_batch("s", &[b"secret record"]).await;
+    assert_eq!(out["Encrypted"], true);
+    // In the log the second record is an envelope, not the data.
+    use spate_log::RecordLog;
+    let log_id = h.describe_record("s").log_id;
+    let stored = h.log.read(log_id, 0, 10, 1 << 20, i64::MIN).unwrap();
+    let stored: Vec<(bool, Vec<u8>)> = stored
+        .records()
+        .map(|r| (r.sealed, r.data.to_vec()))
+        .collect();
+    assert_eq!(stored[0], (false, b"plain".to_vec()));
+    assert!(stored[1].0, "sealed");
+    assert!(
+        !stored[1].1.windows(6).any(|w| w == b"secret"),
+        "no plaintext at rest"
+    );
+    // A restart unwraps the keys again; delivery opens the record.
+    let h = h.restart_after_crash().await;
+    h.flush("s").await.unwrap();
+    let body: Vec<u8> = h.delivered().into_iter().flat_map(|(_, b)| b).collect();
+    assert_eq!(body, b"plainsecret record");
+    h.ok(
+        "StopDeliveryStreamEncryption",
+        json!({"DeliveryStreamName": "s"}),
+    )
+    .await;
+    assert_eq!(h.put_batch("s", &[b"after"]).await["Encrypted"], false);
+}

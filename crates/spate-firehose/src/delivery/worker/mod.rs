@@ -6,6 +6,7 @@ mod send;
 use super::http::HttpSender;
 use super::{DeliveryStatus, FlushRequest, Statuses, Stop};
 use crate::model::{Buffering, DeliveryStreamRecord, Destination};
+use crate::seal::SealKeys;
 use crate::store::{Progress, Registry};
 use spate_log::{ReadBatch, RecordLog};
 use spate_objects::ObjectStore;
@@ -103,6 +104,8 @@ pub(super) struct Worker {
     retry_at: Option<Instant>,
     /// The HTTP client, made at the first HTTP delivery.
     http: Option<Arc<HttpSender>>,
+    /// Opens records sealed at rest.
+    seal: Arc<SealKeys>,
 }
 
 /// A buffer's delivery across attempts: it keeps one HTTP request id, and once the endpoint
@@ -124,6 +127,7 @@ impl Worker {
         log: Arc<dyn RecordLog>,
         objects: Arc<dyn ObjectStore>,
         statuses: Statuses,
+        seal: Arc<SealKeys>,
     ) -> Worker {
         Worker {
             name,
@@ -136,6 +140,7 @@ impl Worker {
             batch: Batch::default(),
             retry_at: None,
             http: None,
+            seal,
         }
     }
 

@@ -10,11 +10,35 @@ use crate::delivery::http::{build_request, HttpSender, PostError};
 use crate::delivery::object::build;
 use crate::ids::uuid_v4;
 use crate::model::{DeliveryStreamRecord, HttpDestination, S3Destination};
+use crate::seal::SealKeys;
 use spate_log::ReadBatch;
 use spate_objects::PutObject;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// A buffered record as delivered: (position, arrival, data).
+type Opened<'a> = (u64, i64, Cow<'a, [u8]>);
+
+/// The buffer's records as delivered, records sealed at rest opened.
+fn opened<'a>(
+    seal: &SealKeys,
+    record: &DeliveryStreamRecord,
+    batches: &'a [ReadBatch],
+) -> Result<Vec<Opened<'a>>, String> {
+    batches
+        .iter()
+        .flat_map(|b| b.records())
+        .map(|r| {
+            Ok((
+                r.counter,
+                r.arrival_ms,
+                seal.open(record, r.data, r.sealed)?,
+            ))
+        })
+        .collect()
+}
 
 impl Worker {
     /// Runs `work` over the buffer's batches on the blocking pool.
@@ -37,10 +61,15 @@ impl Worker {
         destination: &S3Destination,
     ) -> Result<PutObject, String> {
         let oldest = self.buffer.oldest_arrival_ms.unwrap_or_default();
-        let (record, destination) = (stream.clone(), destination.clone());
+        let (record, destination, seal) = (stream.clone(), destination.clone(), self.seal.clone());
         self.with_batches(move |batches| {
-            let records = batches.iter().flat_map(|b| b.records().map(|r| r.data));
-            build(&record, &destination, oldest, records)
+            let records = opened(&seal, &record, batches)?;
+            build(
+                &record,
+                &destination,
+                oldest,
+                records.iter().map(|r| r.2.as_ref()),
+            )
         })
         .await?
     }
@@ -84,9 +113,11 @@ impl Worker {
             )
         };
         let (destination, id, now) = (http.clone(), request_id.clone(), self.registry.now());
+        let (record, seal) = (stream.clone(), self.seal.clone());
         let request = self
             .with_batches(move |batches| {
-                let records = batches.iter().flat_map(|b| b.records().map(|r| r.data));
+                let records = opened(&seal, &record, batches)?;
+                let records = records.iter().map(|r| r.2.as_ref());
                 build_request(&destination, &source_arn, &id, now, records)
             })
             .await??;
@@ -129,8 +160,10 @@ impl Worker {
         let attempts = self.batch.attempts.saturating_add(1);
         let (record, destination, reason) = (stream.clone(), http.s3.clone(), reason.to_string());
         let ending_ms = self.registry.now();
+        let seal = self.seal.clone();
         let object = self
             .with_batches(move |batches| {
+                let records = opened(&seal, &record, batches)?;
                 let failure = Failure {
                     error_type: HTTP_ENDPOINT_FAILED,
                     code: DESTINATION_EXCEPTION,
@@ -138,12 +171,10 @@ impl Worker {
                     attempts,
                     ending_ms,
                 };
-                let records = batches.iter().flat_map(|b| {
-                    b.records().map(|r| Failed {
-                        counter: r.counter,
-                        arrival_ms: r.arrival_ms,
-                        data: r.data,
-                    })
+                let records = records.iter().map(|(counter, arrival_ms, data)| Failed {
+                    counter: *counter,
+                    arrival_ms: *arrival_ms,
+                    data: data.as_ref(),
                 });
                 error_object(&record, &destination, &failure, records)
             })
