@@ -90,27 +90,10 @@ impl Firehose {
     }
 
     async fn attach_log_shards(&self) -> Result<(), ApiError> {
-        let mut referenced = HashSet::new();
-        for stream in self.registry.all() {
-            referenced.insert(stream.log_id);
-            match self.log.create_shard(stream.log_id).await {
-                Ok(()) | Err(LogError::ReadOnly) => {}
-                Err(e) => return Err(log_error(e)),
-            }
-        }
-        for id in self
-            .log
-            .shards()
-            .into_iter()
-            .filter(|id| !referenced.contains(id))
-        {
-            tracing::info!("removing Firehose log shard {id}, which no delivery stream refers to");
-            match self.log.delete_shard(id).await {
-                Ok(()) | Err(LogError::ReadOnly) => {}
-                Err(e) => return Err(log_error(e)),
-            }
-        }
-        Ok(())
+        let referenced: HashSet<u64> = self.registry.all().iter().map(|s| s.log_id).collect();
+        spate_log::reconcile_shards(&*self.log, &referenced, "delivery stream")
+            .await
+            .map_err(log_error)
     }
 
     /// What the clock makes due: delivery streams whose DELETING window ended are removed.

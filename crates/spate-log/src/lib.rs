@@ -135,6 +135,35 @@ pub trait RecordLog: Send + Sync {
 }
 
 /// Where a shard's segments live under the log root.
+/// Makes the log hold exactly `referenced` shards: creates the missing ones and deletes those
+/// nobody refers to (a crash between a service forgetting a shard and deleting it leaves one
+/// behind). A read-only log keeps what it has. `what` names the owner in the log line.
+pub async fn reconcile_shards(
+    log: &dyn RecordLog,
+    referenced: &std::collections::HashSet<ShardLogId>,
+    what: &str,
+) -> Result<(), LogError> {
+    for &id in referenced {
+        match log.create_shard(id).await {
+            // A read-only log serves the shards it has; a missing one reads as empty.
+            Ok(()) | Err(LogError::ReadOnly) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for id in log
+        .shards()
+        .into_iter()
+        .filter(|id| !referenced.contains(id))
+    {
+        tracing::info!("removing log shard {id:016x}, which no {what} refers to");
+        match log.delete_shard(id).await {
+            Ok(()) | Err(LogError::ReadOnly) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 pub fn shard_dir(root: &std::path::Path, shard: ShardLogId) -> PathBuf {
     root.join("shards").join(format!("{shard:016x}"))
 }

@@ -15,7 +15,7 @@ use crate::store::StreamStore;
 use crate::streams::Streams;
 use crate::traffic::Traffic;
 use spate_catalog::Catalog;
-use spate_log::{Clock, LogError, RecordLog};
+use spate_log::{Clock, RecordLog};
 use spate_wire::ApiError;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -82,30 +82,15 @@ impl Kinesis {
     /// between a stream's deletion from the catalog and of its records, or between creating
     /// shards and committing a new stream, leaves them behind) are deleted.
     async fn attach_log_shards(&self) -> Result<(), ApiError> {
-        let mut referenced = HashSet::new();
-        for stream in self.store.all_streams() {
-            for shard in &stream.record.shards {
-                referenced.insert(shard.log_id);
-                match self.log.create_shard(shard.log_id).await {
-                    // A read-only log serves the shards it has; a missing one reads as empty.
-                    Ok(()) | Err(LogError::ReadOnly) => {}
-                    Err(e) => return Err(log_error(e)),
-                }
-            }
-        }
-        for id in self
-            .log
-            .shards()
-            .into_iter()
-            .filter(|id| !referenced.contains(id))
-        {
-            tracing::info!("removing log shard {id:016x}, which no stream refers to");
-            match self.log.delete_shard(id).await {
-                Ok(()) | Err(LogError::ReadOnly) => {}
-                Err(e) => return Err(log_error(e)),
-            }
-        }
-        Ok(())
+        let referenced: HashSet<u64> = self
+            .store
+            .all_streams()
+            .iter()
+            .flat_map(|s| s.record.shards.iter().map(|shard| shard.log_id))
+            .collect();
+        spate_log::reconcile_shards(&*self.log, &referenced, "stream")
+            .await
+            .map_err(log_error)
     }
 
     /// At start-up: unwrap every stored data key, and give each encrypted stream a fresh sealing

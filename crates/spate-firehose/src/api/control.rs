@@ -434,7 +434,27 @@ fn merge_update(
             Ok(Destination::Http(endpoint::merge(http.clone(), u)?))
         }
         (Destination::Http(http), None, None) => Ok(Destination::Http(http.clone())),
-        _ => Err(not_yet("Changing the destination type")),
+        // A type change replaces the destination: the update must be complete.
+        (Destination::S3 { .. }, None, Some(u)) => {
+            let http = endpoint::from_config(u)?;
+            if http.url.is_empty() || http.s3.role_arn.is_empty() || http.s3.bucket_arn.is_empty() {
+                return Err(invalid("Changing the destination type replaces the destination: HttpEndpointDestinationUpdate must give EndpointConfiguration with its Url, and S3Update with RoleARN and BucketARN."));
+            }
+            Ok(Destination::Http(http))
+        }
+        (Destination::Http(_), Some(u), None) => {
+            if text(&u.role_arn).is_none() || text(&u.bucket_arn).is_none() {
+                return Err(invalid("Changing the destination type replaces the destination: the S3 update must give RoleARN and BucketARN."));
+            }
+            let extended = i.extended_s3_destination_update.is_some();
+            Ok(Destination::S3 {
+                extended,
+                config: destination::from_config(u)?,
+            })
+        }
+        _ => Err(invalid(
+            "Exactly one destination update is supported for a Firehose",
+        )),
     }
 }
 

@@ -60,14 +60,7 @@ pub fn validate(v: &mut Validator, c: &S3Configuration, parent: &str, required: 
         validate_encryption(v, e, &path(parent, "encryptionConfiguration"));
     }
     if let Some(l) = &c.cloud_watch_logging_options {
-        let at = path(parent, "cloudWatchLoggingOptions");
-        v.length(text(&l.log_group_name), &path(&at, "logGroupName"), 0, 512);
-        v.length(
-            text(&l.log_stream_name),
-            &path(&at, "logStreamName"),
-            0,
-            512,
-        );
+        validate_logging(v, l, &path(parent, "cloudWatchLoggingOptions"));
     }
     if let Some(p) = &c.processing_configuration {
         validate_processing(v, p, &path(parent, "processingConfiguration"));
@@ -323,9 +316,9 @@ pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
     if d.format_conversion_enabled == Some(true) {
         return Err(not_yet("Record format conversion"));
     }
-    if d.backup_enabled {
-        return Err(not_yet(
-            "S3BackupMode Enabled (a backup copy of source records)",
+    if d.backup_enabled && d.backup.is_none() {
+        return Err(invalid(
+            "S3BackupConfiguration must be given when S3BackupMode is Enabled.",
         ));
     }
     Prefixes::new(d.prefix.as_deref(), d.error_output_prefix.as_deref()).map_err(invalid)?;

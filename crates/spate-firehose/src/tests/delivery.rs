@@ -335,3 +335,54 @@ async fn records_are_sealed_at_rest_while_encryption_is_on_and_delivered_opened(
     .await;
     assert_eq!(h.put_batch("s", &[b"after"]).await["Encrypted"], false);
 }
+
+#[tokio::test]
+async fn s3_backup_enabled_writes_the_source_records_to_the_backup_bucket_too() {
+    let h = Harness::instant().await;
+    let backup = json!({"RoleARN": "arn:aws:iam::000000000000:role/r",
+        "BucketARN": "arn:aws:s3:::backup-1", "Prefix": "raw/"});
+    h.create(
+        "s",
+        json!({"S3BackupMode": "Enabled", "S3BackupConfiguration": backup}),
+    )
+    .await;
+    h.put_batch("s", &[b"both"]).await;
+    h.flush("s").await.unwrap();
+    let objects = h.objects.objects();
+    let buckets: Vec<&str> = objects.iter().map(|(b, ..)| b.as_str()).collect();
+    assert_eq!(buckets, vec!["backup-1", "bucket-1"]);
+    assert!(objects[0].1.starts_with("raw/"), "{}", objects[0].1);
+    assert!(objects.iter().all(|(_, _, body, _)| &body[..] == b"both"));
+}
+
+#[tokio::test]
+async fn an_update_may_change_the_destination_type_when_it_is_complete() {
+    let h = Harness::new(crate::FirehoseConfig {
+        allow_http_endpoints: true,
+        ..instant_config()
+    })
+    .await;
+    h.create("s", json!({})).await;
+    let update = |http: serde_json::Value| {
+        json!({"DeliveryStreamName": "s",
+        "CurrentDeliveryStreamVersionId": "1", "DestinationId": "destinationId-000000000001",
+        "HttpEndpointDestinationUpdate": http})
+    };
+    let e = h
+        .err(
+            "UpdateDestination",
+            update(json!({"EndpointConfiguration": {"Url": "http://127.0.0.1:9/"}})),
+        )
+        .await;
+    assert_eq!(e.kind, spate_wire::ErrorKind::InvalidArgument);
+    h.ok("UpdateDestination", update(json!({
+        "EndpointConfiguration": {"Url": "http://127.0.0.1:9/"},
+        "S3Update": {"RoleARN": "arn:aws:iam::000000000000:role/r", "BucketARN": "arn:aws:s3:::bucket-1"}}))).await;
+    let d = h.describe("s").await;
+    assert_eq!(d["VersionId"], "2");
+    let http = &d["Destinations"][0]["HttpEndpointDestinationDescription"];
+    assert_eq!(http["EndpointConfiguration"]["Url"], "http://127.0.0.1:9/");
+    assert!(d["Destinations"][0]
+        .get("ExtendedS3DestinationDescription")
+        .is_none());
+}

@@ -80,7 +80,19 @@ impl Worker {
         destination: &S3Destination,
     ) -> Result<(), String> {
         let object = self.object(stream, destination).await?;
-        self.objects.put(object).await.map_err(|e| e.to_string())
+        self.objects.put(object).await.map_err(|e| e.to_string())?;
+        // S3BackupMode Enabled: the source records also go to the backup bucket. (Without
+        // record transformation they are the records just delivered.)
+        let backup = destination
+            .backup
+            .as_deref()
+            .filter(|_| destination.backup_enabled);
+        if let Some(backup) = backup {
+            let object = self.object(stream, backup).await?;
+            let written = self.objects.put(object).await;
+            written.map_err(|e| format!("writing the backup copy: {e}"))?;
+        }
+        Ok(())
     }
 
     fn http_sender(&mut self) -> Result<Arc<HttpSender>, String> {
