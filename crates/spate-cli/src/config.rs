@@ -4,6 +4,7 @@
 use clap::Args;
 use serde::Deserialize;
 use spate_firehose::FirehoseConfig;
+use spate_lambda::DeclaredFunction;
 use spate_server::{AuthMode, ServerOptions};
 use spate_streams::config::AutoscaleConfig;
 use spate_streams::ServiceConfig;
@@ -105,6 +106,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub create_streams: Vec<String>,
+    /// Functions for event source mappings and Invoke, as NAME=TARGET (repeatable;
+    /// semicolon-separated in the env). TARGET: http(s)://URL, exec:COMMAND ARGS,
+    /// node:DIR/module.export or python:DIR/module.function.
+    #[arg(long = "function", env = "SPATE_FUNCTIONS", value_delimiter = ';')]
+    pub functions: Vec<String>,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
@@ -210,6 +216,7 @@ struct FileConfig {
     autoscale_max_shards: Option<u32>,
     autoscale_interval_ms: Option<u64>,
     create_streams: Option<Vec<String>>,
+    functions: Option<Vec<String>>,
     master_key_file: Option<PathBuf>,
     kms_key_ids: Option<Vec<String>>,
     auth: Option<String>,
@@ -239,6 +246,7 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     pub service: ServiceConfig,
     pub create_streams: Vec<(String, u32)>,
+    pub functions: Vec<DeclaredFunction>,
     pub master_key_file: Option<PathBuf>,
     pub kms_key_ids: Vec<String>,
     pub server: ServerOptions,
@@ -448,6 +456,15 @@ impl ServeArgs {
             .filter(|s| !s.trim().is_empty())
             .map(|s| parse_stream_spec(s))
             .collect::<Result<_, _>>()?;
+        let functions = match std::mem::take(&mut self.functions) {
+            flags if flags.is_empty() => file.functions.clone().unwrap_or_default(),
+            flags => flags,
+        };
+        let functions = functions
+            .iter()
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| DeclaredFunction::parse_flag(f.trim()))
+            .collect::<Result<_, _>>()?;
         let kms_key_ids = match std::mem::take(&mut self.kms_key_ids) {
             flags if flags.is_empty() => file.kms_key_ids.clone().unwrap_or_default(),
             flags => flags,
@@ -477,6 +494,7 @@ impl ServeArgs {
             objects,
             service,
             create_streams,
+            functions,
             master_key_file: self.master_key_file.take().or(file.master_key_file.clone()),
             kms_key_ids,
             server: server_options(std::mem::take(&mut self.server), &file)?,

@@ -3,6 +3,8 @@
 use crate::config::{ObjectTarget, ServeArgs, Settings};
 use spate_firehose::api::{FirehoseAdminApi, FirehoseApi};
 use spate_firehose::Firehose;
+use spate_lambda::api::LambdaApi;
+use spate_lambda::{Lambda, LambdaConfig};
 use spate_log::{system_clock, Clock, Log, LogOptions, RecordLog};
 use spate_objects::{LocalDirStore, ObjectStore, S3Store};
 use spate_server::Router;
@@ -44,7 +46,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if !opened.read_only {
         create_startup_streams(&kinesis, &settings.create_streams).await?;
     }
-    let (firehose_log, firehose) = start_firehose(&settings, &opened, &kinesis).await?;
+    let objects = object_store(&settings);
+    let (firehose_log, firehose) =
+        start_firehose(&settings, &opened, &kinesis, objects.clone()).await?;
+    let lambda = start_lambda(&settings, &opened, &kinesis, objects).await?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
         .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
@@ -65,11 +70,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .with_target(KinesisApi::new(kinesis.clone()))
         .with_target(AdminApi::new(kinesis.clone()))
         .with_target(FirehoseApi::new(firehose.clone()))
-        .with_target(FirehoseAdminApi::new(firehose.clone()));
+        .with_target(FirehoseAdminApi::new(firehose.clone()))
+        .with_rest(LambdaApi::new(lambda.clone()));
     spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     background.iter().for_each(|task| task.abort());
+    lambda.close();
     firehose.drain(FIREHOSE_DRAIN).await;
     firehose_log.shutdown();
     log.shutdown();
@@ -117,6 +124,7 @@ async fn start_firehose(
     settings: &Settings,
     opened: &crate::data_dir::Opened,
     kinesis: &Arc<Kinesis>,
+    objects: Arc<dyn ObjectStore>,
 ) -> Result<(Arc<Log>, Arc<Firehose>), String> {
     let clock: Clock = system_clock();
     let options = LogOptions {
@@ -127,13 +135,6 @@ async fn start_firehose(
     let log = Log::open(opened.storage.clone(), root, options, clock.clone())
         .map_err(|e| format!("Firehose log: {e}"))?;
     let log = Arc::new(log);
-    let objects: Arc<dyn ObjectStore> = match &settings.objects {
-        ObjectTarget::S3(options) => Arc::new(S3Store::new(options)),
-        ObjectTarget::Directory(dir) => Arc::new(LocalDirStore::new(
-            Arc::new(spate_log::storage::FsStorage),
-            dir.clone(),
-        )),
-    };
     tracing::info!("Firehose delivers to {}", objects.describe());
     let record_log = log.clone() as Arc<dyn RecordLog>;
     let config = settings.firehose.clone();
@@ -143,6 +144,45 @@ async fn start_firehose(
         .await
         .map_err(|e| e.to_string())?;
     Ok((log, firehose))
+}
+
+/// Where Firehose delivers and Lambda finds S3 code and writes on-failure records.
+fn object_store(settings: &Settings) -> Arc<dyn ObjectStore> {
+    match &settings.objects {
+        ObjectTarget::S3(options) => Arc::new(S3Store::new(options)),
+        ObjectTarget::Directory(dir) => Arc::new(LocalDirStore::new(
+            Arc::new(spate_log::storage::FsStorage),
+            dir.clone(),
+        )),
+    }
+}
+
+/// Functions and event source mappings. Deployment packages are unpacked under
+/// `<data>/lambda/` (a per-process temporary directory in memory).
+async fn start_lambda(
+    settings: &Settings,
+    opened: &crate::data_dir::Opened,
+    kinesis: &Arc<Kinesis>,
+    objects: Arc<dyn ObjectStore>,
+) -> Result<Arc<Lambda>, String> {
+    let code_root = match &settings.data_dir {
+        Some(dir) => dir.join("lambda"),
+        None => std::env::temp_dir().join(format!("spate-lambda-{}", std::process::id())),
+    };
+    let mut config = LambdaConfig::new(code_root);
+    config.region = settings.service.region.clone();
+    config.account_id = settings.service.account_id.clone();
+    config.functions = settings.functions.clone();
+    let catalog = opened.catalog.clone();
+    Lambda::open(
+        config,
+        catalog,
+        kinesis.clone(),
+        Some(objects),
+        system_clock(),
+    )
+    .await
+    .map_err(|e| format!("Lambda: {e}"))
 }
 
 fn spawn_firehose_ticks(firehose: &Arc<Firehose>) -> tokio::task::JoinHandle<()> {

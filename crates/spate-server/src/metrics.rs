@@ -71,6 +71,10 @@ pub struct Operational {
 }
 
 impl RestService for Operational {
+    fn name(&self) -> &'static str {
+        "operational"
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         method == "GET" && matches!(path, "/health" | "/healthz" | "/metrics")
     }
@@ -79,6 +83,7 @@ impl RestService for Operational {
         Box::pin(async move {
             match call.path.as_str() {
                 "/metrics" => RestReply {
+                    operation: "Metrics",
                     status: 200,
                     content_type: "text/plain; version=0.0.4",
                     headers: Vec::new(),

@@ -117,18 +117,26 @@ async fn call_rest(rest: Arc<dyn RestService>, req: Request<Incoming>, shared: &
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(String::from);
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
     let body = match read_body(req, shared).await {
         Ok(body) => body,
         Err(response) => return (response, "edge".into(), "Body"),
     };
+    let service = rest.name().to_string();
     let reply = rest
         .call(RestCall {
             method,
-            path: path.clone(),
+            path,
             query,
+            headers,
             body,
         })
         .await;
+    let reply_operation = reply.operation;
     let mut response = Response::new(Either::Left(FullBody::new(reply.body, None)));
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     insert(
@@ -143,7 +151,7 @@ async fn call_rest(rest: Arc<dyn RestService>, req: Request<Incoming>, shared: &
             &value,
         );
     }
-    (response, path, "Rest")
+    (response, service, reply_operation)
 }
 
 /// Calls a service operation once its largest response fits the buffer budget.

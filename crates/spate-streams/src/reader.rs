@@ -5,10 +5,13 @@
 //! against the shard's read traffic like GetRecords.
 
 use crate::errors::{internal, log_error, not_found};
-use crate::model::StreamName;
+use crate::model::{StreamName, StreamRef};
+use crate::records::NewRecord;
+use crate::sequence::SequenceNumber;
 use crate::service::Kinesis;
 use crate::store::Stream;
 use spate_wire::ApiError;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -136,8 +139,120 @@ impl Kinesis {
     pub fn source_changes(&self) -> watch::Receiver<u64> {
         self.store.changes()
     }
+
+    /// The shard's durable tail: where a reader starting at LATEST begins.
+    pub fn source_tail(&self, name: &str, index: u32) -> Result<u64, ApiError> {
+        Ok(*self.source_watch(name, index)?.borrow())
+    }
+
+    /// Writes one record to the stream, as PutRecord does (on-failure destinations).
+    pub async fn source_put(
+        &self,
+        name: &str,
+        partition_key: &str,
+        data: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        let parsed = StreamName::parse(name).ok_or_else(|| not_found(&self.store.config, name))?;
+        let record = NewRecord {
+            data,
+            partition_key: partition_key.to_string(),
+            explicit_hash_key: None,
+        };
+        self.records
+            .put_record(&StreamRef::Name(parsed), record, None)
+            .await
+            .map(|_| ())
+    }
+}
+
+impl SourceShard {
+    /// The shard's id as AWS writes it.
+    pub fn shard_id(&self) -> String {
+        format!("shardId-{:012}", self.index)
+    }
+
+    /// The sequence number of a record of this shard.
+    pub fn sequence_number(&self, record: &SourceRecord) -> String {
+        SequenceNumber {
+            shard_created_secs: u64::try_from(self.created_ms / 1000).unwrap_or(0),
+            shard_index: self.index,
+            counter: record.counter,
+            arrival_ms: record.arrival_ms,
+        }
+        .text()
+        .as_str()
+        .to_string()
+    }
+}
+
+/// The shards a reader may read now: not done, and every parent still in the stream done
+/// (parents before children).
+pub fn readable<'a>(
+    shards: &'a [SourceShard],
+    done: &'a BTreeSet<u32>,
+) -> impl Iterator<Item = &'a SourceShard> + 'a {
+    shards.iter().filter(move |s| {
+        !done.contains(&s.index)
+            && s.parents
+                .iter()
+                .all(|p| done.contains(p) || !shards.iter().any(|other| other.index == *p))
+    })
+}
+
+/// Resolves when the first of `futures` does.
+pub async fn first_of<F: std::future::Future + Unpin>(futures: impl Iterator<Item = F>) {
+    let mut futures: Vec<F> = futures.collect();
+    std::future::poll_fn(|cx| {
+        for f in futures.iter_mut() {
+            if std::pin::Pin::new(f).poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 fn missing_shard(name: &str, index: u32) -> ApiError {
     internal(format!("stream {name} has no shard {index}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(index: u32, parents: &[u32]) -> SourceShard {
+        SourceShard {
+            index,
+            parents: parents.to_vec(),
+            created_ms: 0,
+            ending_counter: None,
+        }
+    }
+
+    #[test]
+    fn parents_are_read_before_children() {
+        // 0 split into 1 and 2; 1 and 2 merged into 3.
+        let shards = vec![
+            shard(0, &[]),
+            shard(1, &[0]),
+            shard(2, &[0]),
+            shard(3, &[1, 2]),
+        ];
+        let ids = |done: &[u32]| -> Vec<u32> {
+            let done: BTreeSet<u32> = done.iter().copied().collect();
+            readable(&shards, &done).map(|s| s.index).collect()
+        };
+        assert_eq!(ids(&[]), vec![0]);
+        assert_eq!(ids(&[0]), vec![1, 2]);
+        assert_eq!(ids(&[0, 1]), vec![2]);
+        assert_eq!(ids(&[0, 1, 2]), vec![3]);
+        // A parent past retention no longer exists: its children are readable.
+        assert_eq!(
+            readable(&shards[1..], &BTreeSet::new())
+                .map(|s| s.index)
+                .collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    }
 }

@@ -87,11 +87,25 @@ pub struct RestCall {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
+    /// Request headers, names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: Bytes,
+}
+
+impl RestCall {
+    /// The first value of the header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A REST-style answer.
 pub struct RestReply {
+    /// The operation's name, for metrics (a path would be a label per resource).
+    pub operation: &'static str,
     pub status: u16,
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
@@ -101,6 +115,7 @@ pub struct RestReply {
 impl RestReply {
     pub fn text(status: u16, body: impl Into<String>) -> RestReply {
         RestReply {
+            operation: "Rest",
             status,
             content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
@@ -111,6 +126,8 @@ impl RestReply {
 
 /// A service addressed by HTTP method and path rather than by `X-Amz-Target`.
 pub trait RestService: Send + Sync + 'static {
+    /// The service's name, for metrics.
+    fn name(&self) -> &'static str;
     fn matches(&self, method: &str, path: &str) -> bool;
     fn call(self: Arc<Self>, call: RestCall) -> BoxFuture<RestReply>;
 }

@@ -10,9 +10,8 @@
 use super::{DeliveryStatus, Statuses, Stop};
 use crate::store::{Registry, SourceProgress};
 use spate_log::{AppendRecord, RecordLog};
-use spate_streams::reader::SourceShard;
+use spate_streams::reader::{first_of, readable, SourceShard};
 use spate_streams::Kinesis;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -66,7 +65,7 @@ impl Pump {
                     [] => std::future::pending::<()>().await,
                     watches => {
                         let changed = watches.iter_mut().map(|w| Box::pin(w.changed()));
-                        let _ = futures_select(changed).await;
+                        let _ = first_of(changed).await;
                     }
                 }
             };
@@ -160,72 +159,5 @@ impl Pump {
         if failure.is_some() || status.source_failure.is_some() {
             status.source_failure = failure;
         }
-    }
-}
-
-/// Shards not yet read to their end whose parents (those the stream still has) all are.
-fn readable<'a>(
-    shards: &'a [SourceShard],
-    done: &'a BTreeSet<u32>,
-) -> impl Iterator<Item = &'a SourceShard> + 'a {
-    shards.iter().filter(move |s| {
-        !done.contains(&s.index)
-            && s.parents
-                .iter()
-                .all(|p| done.contains(p) || !shards.iter().any(|other| other.index == *p))
-    })
-}
-
-/// Resolves when the first of `futures` does.
-async fn futures_select<F: std::future::Future + Unpin>(futures: impl Iterator<Item = F>) {
-    let mut futures: Vec<F> = futures.collect();
-    std::future::poll_fn(|cx| {
-        for f in futures.iter_mut() {
-            if std::pin::Pin::new(f).poll(cx).is_ready() {
-                return std::task::Poll::Ready(());
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn shard(index: u32, parents: &[u32]) -> SourceShard {
-        SourceShard {
-            index,
-            parents: parents.to_vec(),
-            created_ms: 0,
-            ending_counter: None,
-        }
-    }
-
-    #[test]
-    fn parents_are_read_before_children() {
-        // 0 split into 1 and 2; 1 and 2 merged into 3.
-        let shards = vec![
-            shard(0, &[]),
-            shard(1, &[0]),
-            shard(2, &[0]),
-            shard(3, &[1, 2]),
-        ];
-        let ids = |done: &[u32]| -> Vec<u32> {
-            let done: BTreeSet<u32> = done.iter().copied().collect();
-            readable(&shards, &done).map(|s| s.index).collect()
-        };
-        assert_eq!(ids(&[]), vec![0]);
-        assert_eq!(ids(&[0]), vec![1, 2]);
-        assert_eq!(ids(&[0, 1]), vec![2]);
-        assert_eq!(ids(&[0, 1, 2]), vec![3]);
-        // A parent past retention no longer exists: its children are readable.
-        assert_eq!(
-            readable(&shards[1..], &BTreeSet::new())
-                .map(|s| s.index)
-                .collect::<Vec<_>>(),
-            vec![1, 2]
-        );
     }
 }
