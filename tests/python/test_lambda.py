@@ -279,7 +279,7 @@ def test_the_aws_cli_lists_functions_and_mappings(server, lam, tmp_path):
     functions = aws("list-functions")["Functions"]
     assert name in [f["FunctionName"] for f in functions]
     result = tmp_path / "result.json"
-    aws("invoke", "--function-name", name, "--cli-binary-format", "raw-in-base64-out",
+    aws("invoke", "--function-name", name,
         "--payload", json.dumps({"Records": []}), str(result))
     assert json.loads(result.read_text()) == {"seen": 0}
     assert "EventSourceMappings" in aws("list-event-source-mappings")
