@@ -283,3 +283,45 @@ def test_the_aws_cli_lists_functions_and_mappings(server, lam, tmp_path):
         "--payload", json.dumps({"Records": []}), str(result))
     assert json.loads(result.read_text()) == {"seen": 0}
     assert "EventSourceMappings" in aws("list-event-source-mappings")
+
+
+def test_an_http_url_function_gets_the_event_and_its_answer_is_the_result(lam, kinesis):
+    """`provided*` runtime with SPATE_FUNCTION_URL: each invocation is a POST of the event."""
+    import http.server
+    import threading
+
+    events = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            events.append((json.loads(body), self.headers.get("Lambda-Runtime-Aws-Request-Id")))
+            answer = json.dumps({"ok": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        name = unique("url")
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/fn"
+        lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="x", Code={},
+                            Environment={"Variables": {"SPATE_FUNCTION_URL": url}})
+        answer = lam.invoke(FunctionName=name, Payload=b'{"direct": 1}')
+        assert json.loads(answer["Payload"].read()) == {"ok": True}
+        assert events[0][0] == {"direct": 1} and events[0][1]
+        stream = create_stream(kinesis, shards=1)
+        lam.create_event_source_mapping(FunctionName=name, EventSourceArn=stream_arn(stream),
+                                        StartingPosition="TRIM_HORIZON")
+        put(kinesis, stream, ["via-url"])
+        wait_until("the mapping's POST", lambda: len(events) >= 2)
+        record = events[1][0]["Records"][0]
+        assert record["eventSource"] == "aws:kinesis"
+        assert record["kinesis"]["data"] == "dmlhLXVybA=="
+    finally:
+        receiver.shutdown()

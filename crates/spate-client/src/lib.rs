@@ -162,8 +162,11 @@ impl KinesisClient {
             "kinesis"
         };
         let signed = sigv4::sign(&sigv4::Request {
+            method: "POST",
+            path: "/",
+            content_type: "application/x-amz-json-1.1",
             host: &self.host,
-            target: &target,
+            target: Some(&target),
             body: &body,
             region: &self.region,
             service,
@@ -186,6 +189,53 @@ impl KinesisClient {
             .request(request)
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    /// Sends one signed request to a REST-JSON service (Lambda's `/2015-03-31/...`) at `path`
+    /// (canonical form, no query); returns the status and the body, whatever the status.
+    pub async fn call_rest(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Bytes), ClientError> {
+        let signed = sigv4::sign(&sigv4::Request {
+            method,
+            path,
+            content_type: "application/json",
+            host: &self.host,
+            target: None,
+            body: &body,
+            region: &self.region,
+            service: "lambda",
+            credentials: &self.credentials,
+            now: std::time::SystemTime::now(),
+        });
+        let uri = format!(
+            "{}{}",
+            self.endpoint.to_string().trim_end_matches('/'),
+            path
+        );
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .header("x-amz-date", &signed.amz_date)
+            .header("x-amz-content-sha256", &signed.payload_hash)
+            .header("authorization", &signed.authorization);
+        if let Some(token) = &self.credentials.session_token {
+            builder = builder.header("x-amz-security-token", token);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        Ok((status, whole_body(response).await?))
     }
 
     pub async fn call<O: DeserializeOwned>(

@@ -7,8 +7,13 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 pub struct Request<'a> {
+    pub method: &'a str,
+    /// The request path, already in canonical (URI-encoded) form; no query string.
+    pub path: &'a str,
+    pub content_type: &'a str,
     pub host: &'a str,
-    pub target: &'a str,
+    /// `X-Amz-Target` of the AWS JSON protocols; `None` for REST services.
+    pub target: Option<&'a str>,
     pub body: &'a [u8],
     pub region: &'a str,
     pub service: &'a str,
@@ -48,12 +53,14 @@ pub fn sign(r: &Request<'_>) -> Signed {
     let date = &amz_date[..8];
     let payload_hash = hex(&Sha256::digest(r.body));
     let mut headers = vec![
-        ("content-type", "application/x-amz-json-1.1".to_string()),
+        ("content-type", r.content_type.to_string()),
         ("host", r.host.to_string()),
         ("x-amz-content-sha256", payload_hash.clone()),
         ("x-amz-date", amz_date.clone()),
-        ("x-amz-target", r.target.to_string()),
     ];
+    if let Some(target) = r.target {
+        headers.push(("x-amz-target", target.to_string()));
+    }
     if let Some(token) = &r.credentials.session_token {
         headers.push(("x-amz-security-token", token.clone()));
     }
@@ -63,7 +70,10 @@ pub fn sign(r: &Request<'_>) -> Signed {
         .iter()
         .map(|(k, v)| format!("{k}:{}\n", v.trim()))
         .collect();
-    let canonical = format!("POST\n/\n\n{canonical_headers}\n{signed_headers}\n{payload_hash}");
+    let canonical = format!(
+        "{}\n{}\n\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
+        r.method, r.path
+    );
     let scope = format!("{date}/{}/{}/aws4_request", r.region, r.service);
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
@@ -111,8 +121,11 @@ mod tests {
             session_token: None,
         };
         let req = |body: &'static [u8]| Request {
+            method: "POST",
+            path: "/",
+            content_type: "application/x-amz-json-1.1",
             host: "127.0.0.1:4567",
-            target: "Kinesis_20131202.ListStreams",
+            target: Some("Kinesis_20131202.ListStreams"),
             body,
             region: "us-east-1",
             service: "kinesis",

@@ -3,6 +3,7 @@
 mod e2e;
 mod firehose;
 mod get;
+mod lambda;
 mod put;
 mod report;
 
@@ -20,6 +21,8 @@ pub enum BenchCommand {
     E2e(e2e::E2eArgs),
     /// Firehose: PutRecordBatch ingest, delivered throughput, put-to-object latency.
     Firehose(firehose::FirehoseArgs),
+    /// Event source mappings: records/s delivered to a function, put-to-invocation latency.
+    Lambda(lambda::LambdaArgs),
 }
 
 /// Where to send requests, shared by every bench command.
@@ -58,6 +61,7 @@ pub fn run(command: BenchCommand) -> Result<(), String> {
             BenchCommand::Get(args) => get::run(args).await,
             BenchCommand::E2e(args) => e2e::run(args).await,
             BenchCommand::Firehose(args) => firehose::run(args).await,
+            BenchCommand::Lambda(args) => lambda::run(args).await,
         }
     })
 }

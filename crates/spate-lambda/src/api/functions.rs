@@ -57,7 +57,7 @@ fn parse_name(text: &str) -> Result<FunctionName, LambdaError> {
     })
 }
 
-fn code_source(code: Option<CodeInput>) -> Result<CodeSource, LambdaError> {
+fn code_source(code: Option<CodeInput>) -> Result<Option<CodeSource>, LambdaError> {
     let code = code.unwrap_or_default();
     if code.image_uri.is_some() {
         return Err(invalid(
@@ -67,12 +67,13 @@ fn code_source(code: Option<CodeInput>) -> Result<CodeSource, LambdaError> {
     match (code.zip_file, code.s3_bucket, code.s3_key) {
         (Some(zip), None, None) => STANDARD
             .decode(zip.as_bytes())
-            .map(CodeSource::Zip)
+            .map(|zip| Some(CodeSource::Zip(zip)))
             .map_err(|e| invalid(format!("ZipFile is not base64: {e}"))),
         (None, Some(bucket), Some(key)) if bucket == HOT_RELOAD_BUCKET => {
-            Ok(CodeSource::Directory(key.into()))
+            Ok(Some(CodeSource::Directory(key.into())))
         }
-        (None, Some(bucket), Some(key)) => Ok(CodeSource::S3 { bucket, key }),
+        (None, Some(bucket), Some(key)) => Ok(Some(CodeSource::S3 { bucket, key })),
+        (None, None, None) => Ok(None),
         _ => Err(invalid(
             "Please provide a source for function code: either ZipFile, or S3Bucket and S3Key.",
         )),

@@ -49,9 +49,14 @@ pub struct NewFunction {
     pub timeout_secs: u32,
     pub memory_mb: u32,
     pub environment: BTreeMap<String, String>,
-    pub code: CodeSource,
+    /// `None` only for URL functions (the code is elsewhere).
+    pub code: Option<CodeSource>,
     pub tags: BTreeMap<String, String>,
 }
+
+/// The Environment variable that makes a `provided*` function an HTTP URL function (a Spate
+/// extension: AWS's API has no way to name one).
+pub const URL_VARIABLE: &str = "SPATE_FUNCTION_URL";
 
 pub struct Functions {
     pub(crate) registry: Arc<Registry>,
@@ -148,28 +153,18 @@ impl Functions {
         if self.registry.function(&new.name).is_some() {
             return Err(conflict(format!("Function already exist: {}", new.name)));
         }
-        let language = Language::of_runtime(&new.runtime).ok_or_else(|| {
-            invalid(format!(
-                "Runtime {} is not supported by Spate: it runs nodejs* and python3* handlers",
-                new.runtime
-            ))
-        })?;
-        let (dir, sha, size) = self.materialise(&new.name, new.code).await?;
+        let (target, sha, size) = self.target(&new).await?;
         let record = FunctionRecord {
             format: FORMAT_VERSION,
             name: new.name,
             runtime: Some(new.runtime),
-            handler: Some(new.handler.clone()),
+            handler: Some(new.handler),
             role: new.role,
             description: new.description,
             timeout_secs: new.timeout_secs,
             memory_mb: new.memory_mb,
             environment: new.environment,
-            target: FunctionTarget::Module {
-                language,
-                dir,
-                handler: new.handler,
-            },
+            target,
             code_sha256: sha,
             code_size: size,
             last_modified_ms: (self.clock)(),
@@ -181,23 +176,63 @@ impl Functions {
         Ok(Arc::new(record))
     }
 
+    /// What runs the new function: (target, base64 SHA-256 of the code, code size).
+    async fn target(
+        &self,
+        new: &NewFunction,
+    ) -> Result<(FunctionTarget, String, u64), LambdaError> {
+        let url = new
+            .environment
+            .get(URL_VARIABLE)
+            .filter(|_| new.runtime.starts_with("provided"));
+        if let Some(url) = url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(format!("{URL_VARIABLE} must be an http(s) URL")));
+            }
+            let target = FunctionTarget::Url { url: url.clone() };
+            return Ok((target, sha256_base64(url.as_bytes()), 0));
+        }
+        let language = Language::of_runtime(&new.runtime).ok_or_else(|| {
+            invalid(format!(
+                "Runtime {} is not supported by Spate: it runs nodejs* and python3* handlers, and provided* functions with {URL_VARIABLE}",
+                new.runtime
+            ))
+        })?;
+        let code = new.code.as_ref().ok_or_else(|| {
+            invalid(
+                "Please provide a source for function code: either ZipFile, or S3Bucket and S3Key.",
+            )
+        })?;
+        let (dir, sha, size) = self.materialise(&new.name, code).await?;
+        let handler = new.handler.clone();
+        Ok((
+            FunctionTarget::Module {
+                language,
+                dir,
+                handler,
+            },
+            sha,
+            size,
+        ))
+    }
+
     /// Puts the code where it runs from: (directory, base64 SHA-256 of the package, size).
     async fn materialise(
         &self,
         name: &FunctionName,
-        code: CodeSource,
+        code: &CodeSource,
     ) -> Result<(PathBuf, String, u64), LambdaError> {
         let zip = match code {
             CodeSource::Directory(dir) => {
                 let sha = sha256_base64(dir.to_string_lossy().as_bytes());
-                return Ok((dir, sha, 0));
+                return Ok((dir.clone(), sha, 0));
             }
-            CodeSource::Zip(zip) => zip,
+            CodeSource::Zip(zip) => zip.clone(),
             CodeSource::S3 { bucket, key } => {
                 let objects = self.objects.as_ref().ok_or_else(|| {
                     invalid("Spate has no object store configured for S3Bucket code")
                 })?;
-                let bytes = objects.get(&bucket, &key).await.map_err(|e| {
+                let bytes = objects.get(bucket, key).await.map_err(|e| {
                     invalid(format!(
                         "Error occurred while GetObject. S3 Error Code: {e}"
                     ))

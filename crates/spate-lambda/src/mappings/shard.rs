@@ -111,7 +111,7 @@ impl MappingRun {
 
     /// Reads and processes the shard until it is done or the mapping stops.
     pub async fn read_shard(&self, shard: SourceShard, mut stop: watch::Receiver<bool>) -> Ended {
-        let mut position = loop {
+        let position = loop {
             match self.start(&shard).await {
                 Ok(p) => break p,
                 Err(e) => self.report(&format!("PROBLEM: {e}")),
@@ -120,90 +120,113 @@ impl MappingRun {
                 return Ended::Stopped;
             }
         };
-        let batch_size = self.mapping.batch_size as usize;
-        let window = Duration::from_secs(u64::from(self.mapping.batching_window_secs));
-        let mut window_start: Option<Instant> = None;
+        // Subscribed before the first read: a record appended between a read and the wait
+        // still wakes the reader.
+        let tail = self
+            .kinesis
+            .source_watch(&self.mapping.stream, shard.index)
+            .ok();
+        let mut cursor = Cursor {
+            position,
+            window_start: None,
+            tail,
+        };
         loop {
             if *stop.borrow() {
                 return Ended::Stopped;
             }
-            let read = self
-                .kinesis
-                .source_read(
-                    &self.mapping.stream,
-                    shard.index,
-                    position,
-                    batch_size,
-                    BATCH_MAX_BYTES,
-                )
-                .await;
-            let read = match read {
-                Ok(read) => read,
-                Err(e) => {
-                    self.report(&format!("PROBLEM: {}", e.message));
-                    if pause(&mut stop, IDLE_WAIT).await {
-                        return Ended::Stopped;
-                    }
-                    continue;
-                }
-            };
-            if read.records.is_empty() {
-                if read.ended {
-                    self.mark_done(shard.index).await;
-                    return Ended::Done;
-                }
-                if self.wait_for_records(&shard, &mut stop, None).await {
-                    return Ended::Stopped;
-                }
-                continue;
-            }
-            if !window.is_zero() && read.records.len() < batch_size && !read.ended {
-                let deadline = *window_start.get_or_insert_with(Instant::now) + window;
-                if Instant::now() < deadline {
-                    if self
-                        .wait_for_records(&shard, &mut stop, Some(deadline))
-                        .await
-                    {
-                        return Ended::Stopped;
-                    }
-                    continue;
-                }
-            }
-            window_start = None;
-            if !self.process(&shard, read.records, &mut stop).await {
-                return Ended::Stopped;
-            }
-            position = read.next;
-            self.save_position(shard.index, position).await;
-            if read.ended {
-                self.mark_done(shard.index).await;
-                return Ended::Done;
+            match self.step(&shard, &mut cursor, &mut stop).await {
+                Step::Continue => {}
+                Step::Ended(ended) => return ended,
             }
         }
     }
 
-    /// Waits for the shard's tail to move (or `deadline`, or an idle period); whether stopped.
-    async fn wait_for_records(
+    /// One read: wait for records, or process a batch and checkpoint after it.
+    async fn step(
         &self,
         shard: &SourceShard,
+        cursor: &mut Cursor,
         stop: &mut watch::Receiver<bool>,
-        deadline: Option<Instant>,
-    ) -> bool {
-        let deadline = deadline.unwrap_or_else(|| Instant::now() + IDLE_WAIT);
-        let tail = self.kinesis.source_watch(&self.mapping.stream, shard.index);
-        let moved = async {
-            match tail {
-                Ok(mut w) => {
-                    let _ = w.changed().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
+    ) -> Step {
+        let batch_size = self.mapping.batch_size as usize;
+        if let Some(tail) = cursor.tail.as_mut() {
+            tail.borrow_and_update();
+        }
+        let read = self
+            .kinesis
+            .source_read(
+                &self.mapping.stream,
+                shard.index,
+                cursor.position,
+                batch_size,
+                BATCH_MAX_BYTES,
+            )
+            .await;
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                self.report(&format!("PROBLEM: {}", e.message));
+                return stopped_if(pause(stop, IDLE_WAIT).await);
             }
         };
-        tokio::select! {
-            _ = moved => false,
-            _ = tokio::time::sleep_until(deadline) => false,
-            _ = stop.changed() => true,
+        if read.records.is_empty() && read.ended {
+            self.mark_done(shard.index).await;
+            return Step::Ended(Ended::Done);
         }
+        if read.records.is_empty() {
+            return stopped_if(wait_for_records(cursor, stop, None).await);
+        }
+        let window = Duration::from_secs(u64::from(self.mapping.batching_window_secs));
+        if !window.is_zero() && read.records.len() < batch_size && !read.ended {
+            let deadline = *cursor.window_start.get_or_insert_with(Instant::now) + window;
+            if Instant::now() < deadline {
+                return stopped_if(wait_for_records(cursor, stop, Some(deadline)).await);
+            }
+        }
+        cursor.window_start = None;
+        if !self.process(shard, read.records, stop).await {
+            return Step::Ended(Ended::Stopped);
+        }
+        cursor.position = read.next;
+        self.save_position(shard.index, cursor.position).await;
+        if read.ended {
+            self.mark_done(shard.index).await;
+            return Step::Ended(Ended::Done);
+        }
+        Step::Continue
+    }
+
+    /// Invokes the function with a batch (records that pass the filters); `None` when no
+    /// record passed.
+    async fn invoke(&self, shard: &SourceShard, batch: Vec<SourceRecord>) -> Option<Invoked> {
+        let records: Vec<SourceRecord> = batch
+            .into_iter()
+            .filter(|r| {
+                let seq = shard.sequence_number(r);
+                filter::keep(&self.filters, &r.partition_key, &seq, &r.data)
+            })
+            .collect();
+        if records.is_empty() {
+            return None;
+        }
+        let source = EventSource {
+            stream_arn: &self.stream_arn,
+            region: &self.region,
+            role_arn: &self.role_arn,
+            shard,
+        };
+        let event = kinesis_event(&source, &records);
+        let payload = Bytes::from(event.to_string());
+        let outcome = match self.functions.invoke(&self.mapping.function, payload).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::error("Spate.FunctionUnavailable", e.message),
+        };
+        Some(Invoked {
+            records,
+            event,
+            outcome,
+        })
     }
 
     /// Processes one batch to the end (invoked successfully, or discarded); false if stopped.
@@ -214,79 +237,40 @@ impl MappingRun {
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
         let m = &self.mapping;
-        let source = EventSource {
-            stream_arn: &self.stream_arn,
-            region: &self.region,
-            role_arn: &self.role_arn,
-            shard,
-        };
         // (records, retries so far): bisected halves go to the front, in order.
         let mut queue: VecDeque<(Vec<SourceRecord>, u32)> = VecDeque::from([(records, 0)]);
         while let Some((batch, retries)) = queue.pop_front() {
-            let kept: Vec<SourceRecord> = batch
-                .into_iter()
-                .filter(|r| {
-                    let seq = shard.sequence_number(r);
-                    filter::keep(&self.filters, &r.partition_key, &seq, &r.data)
-                })
-                .collect();
-            if kept.is_empty() {
+            let Some(invoked) = self.invoke(shard, batch).await else {
                 continue;
-            }
-            let event = kinesis_event(&source, &kept);
-            let outcome = match self
-                .functions
-                .invoke(&m.function, Bytes::from(event.to_string()))
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::error("Spate.FunctionUnavailable", e.message),
             };
-            let failed = match verdict(&outcome, m.report_batch_item_failures, shard, &kept) {
+            let report = m.report_batch_item_failures;
+            let failed = match verdict(&invoked.outcome, report, shard, &invoked.records) {
                 Verdict::Success => {
                     self.report("OK");
                     continue;
                 }
-                Verdict::FailedFrom(i) => kept[i..].to_vec(),
-                Verdict::Failed => kept,
+                Verdict::FailedFrom(i) => invoked.records[i..].to_vec(),
+                Verdict::Failed => invoked.records.clone(),
             };
             self.report("PROBLEM: Function call failed");
             self.save_position(shard.index, failed[0].counter).await;
-            let oldest = failed.iter().map(|r| r.arrival_ms).min().unwrap_or(0);
-            let too_old = m.maximum_record_age_secs >= 0
-                && (self.clock)() - oldest > i64::from(m.maximum_record_age_secs) * 1000;
-            let condition = if too_old {
-                Some(Condition::RecordAgeExceeded)
-            } else if m.bisect_on_error && failed.len() > 1 {
-                // Splitting does not count against the retry quota.
-                let second = failed[failed.len() / 2..].to_vec();
-                let first = failed[..failed.len() / 2].to_vec();
-                queue.push_front((second, retries));
-                queue.push_front((first, retries));
-                continue;
-            } else if m.maximum_retry_attempts >= 0 && retries >= m.maximum_retry_attempts as u32 {
-                Some(Condition::RetryAttemptsExhausted)
-            } else {
-                None
-            };
-            match condition {
-                Some(condition) => {
-                    if !self
-                        .discard(
-                            shard,
-                            &failed,
-                            condition,
-                            retries + 1,
-                            &outcome,
-                            &event,
-                            stop,
-                        )
-                        .await
-                    {
+            match self.after_failure(&failed, retries) {
+                AfterFailure::Bisect => {
+                    // Splitting does not count against the retry quota.
+                    let second = failed[failed.len() / 2..].to_vec();
+                    let first = failed[..failed.len() / 2].to_vec();
+                    queue.push_front((second, retries));
+                    queue.push_front((first, retries));
+                }
+                AfterFailure::Discard(condition) => {
+                    let discarded = self
+                        .discard(shard, &failed, condition, retries + 1, &invoked, stop)
+                        .await;
+                    if !discarded {
                         return false;
                     }
                 }
-                None => {
+                AfterFailure::Retry => {
                     let backoff = BACKOFF_FIRST
                         .saturating_mul(1 << retries.min(16))
                         .min(BACKOFF_MAX);
@@ -300,17 +284,32 @@ impl MappingRun {
         true
     }
 
+    /// What follows a failed invocation of `failed` after `retries` retries.
+    fn after_failure(&self, failed: &[SourceRecord], retries: u32) -> AfterFailure {
+        let m = &self.mapping;
+        let oldest = failed.iter().map(|r| r.arrival_ms).min().unwrap_or(0);
+        let too_old = m.maximum_record_age_secs >= 0
+            && (self.clock)() - oldest > i64::from(m.maximum_record_age_secs) * 1000;
+        if too_old {
+            AfterFailure::Discard(Condition::RecordAgeExceeded)
+        } else if m.bisect_on_error && failed.len() > 1 {
+            AfterFailure::Bisect
+        } else if m.maximum_retry_attempts >= 0 && retries >= m.maximum_retry_attempts as u32 {
+            AfterFailure::Discard(Condition::RetryAttemptsExhausted)
+        } else {
+            AfterFailure::Retry
+        }
+    }
+
     /// Writes a discarded batch's record to the destination (retrying until it is written:
     /// a batch is never dropped silently) and moves past it; false if stopped.
-    #[allow(clippy::too_many_arguments)]
     async fn discard(
         &self,
         shard: &SourceShard,
         failed: &[SourceRecord],
         condition: Condition,
         invocations: u32,
-        outcome: &Outcome,
-        event: &Value,
+        invoked: &Invoked,
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
         if let Some(destination) = &self.mapping.on_failure {
@@ -324,13 +323,13 @@ impl MappingRun {
                     records: failed,
                     condition,
                     attempts: invocations,
-                    last: Some(outcome),
+                    last: Some(&invoked.outcome),
                     now_ms: (self.clock)(),
                 };
                 let sent = failure::send(
                     destination,
                     &discarded,
-                    Some(event),
+                    Some(&invoked.event),
                     self.objects.as_ref(),
                     &self.kinesis,
                 )
@@ -359,6 +358,66 @@ impl MappingRun {
             self.save_position(shard.index, last.counter + 1).await;
         }
         true
+    }
+}
+
+/// Where a shard reader is.
+struct Cursor {
+    position: u64,
+    /// When the batching window of the records waiting now began.
+    window_start: Option<Instant>,
+    /// The shard's durable tail (absent if the shard is gone).
+    tail: Option<watch::Receiver<u64>>,
+}
+
+enum Step {
+    Continue,
+    Ended(Ended),
+}
+
+fn stopped_if(stopped: bool) -> Step {
+    if stopped {
+        Step::Ended(Ended::Stopped)
+    } else {
+        Step::Continue
+    }
+}
+
+/// A batch as invoked: the records that passed the filters, the event, the result.
+struct Invoked {
+    records: Vec<SourceRecord>,
+    event: Value,
+    outcome: Outcome,
+}
+
+enum AfterFailure {
+    Bisect,
+    Retry,
+    Discard(Condition),
+}
+
+/// Waits for the shard's tail to move since the last read (or `deadline`, or an idle period);
+/// whether stopped.
+async fn wait_for_records(
+    cursor: &mut Cursor,
+    stop: &mut watch::Receiver<bool>,
+    deadline: Option<Instant>,
+) -> bool {
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + IDLE_WAIT);
+    let moved = async {
+        match cursor.tail.as_mut() {
+            Some(tail) => {
+                if tail.changed().await.is_err() {
+                    std::future::pending::<()>().await
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = moved => false,
+        _ = tokio::time::sleep_until(deadline) => false,
+        _ = stop.changed() => true,
     }
 }
 

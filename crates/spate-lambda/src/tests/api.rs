@@ -25,10 +25,9 @@ fn header<'a>(headers: &'a [(&'static str, String)], name: &str) -> Option<&'a s
         .map(|(_, v)| v.as_str())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn functions_are_created_from_zips_listed_invoked_and_deleted() {
+/// Creates `echo` from a zip holding `app/main.py`; the created configuration and the zip.
+async fn create_echo(h: &Harness) -> (Value, Vec<u8>, Value) {
     use base64::Engine;
-    let h = Harness::new().await;
     let source = "def handler(event, context):\n    if event.get('fail'):\n        raise KeyError('nope')\n    return {'echo': event, 'name': context.function_name}\n";
     let zip = zip_of(&[("app/main.py", source)]);
     let body = json!({
@@ -40,6 +39,13 @@ async fn functions_are_created_from_zips_listed_invoked_and_deleted() {
     });
     let (status, f, _) = h.rest("POST", "/2015-03-31/functions", body.clone()).await;
     assert_eq!(status, 201, "{f}");
+    (f, zip, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_are_created_from_zips_listed_and_deleted() {
+    let h = Harness::new().await;
+    let (f, zip, body) = create_echo(&h).await;
     assert_eq!(
         f["FunctionArn"],
         "arn:aws:lambda:us-east-1:000000000000:function:echo"
@@ -59,7 +65,39 @@ async fn functions_are_created_from_zips_listed_invoked_and_deleted() {
         (409, Some("ResourceConflictException")),
         "{e}"
     );
+    let (status, list, _) = h
+        .rest("GET", "/2015-03-31/functions/?MaxItems=50", Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["Functions"][0]["FunctionName"], "echo");
+    let (status, got, _) = h
+        .rest("GET", "/2015-03-31/functions/echo", Value::Null)
+        .await;
+    assert_eq!(
+        (status, got["Configuration"]["Handler"].as_str()),
+        (200, Some("app/main.handler"))
+    );
+    let (status, _, _) = h
+        .rest("DELETE", "/2015-03-31/functions/echo", Value::Null)
+        .await;
+    assert_eq!(status, 204);
+    let (status, e, headers) = h
+        .rest("GET", "/2015-03-31/functions/echo", Value::Null)
+        .await;
+    assert_eq!(
+        (status, header(&headers, "x-amzn-errortype")),
+        (404, Some("ResourceNotFoundException"))
+    );
+    assert_eq!(
+        e["Message"],
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:echo"
+    );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_answer_like_lambda() {
+    let h = Harness::new().await;
+    create_echo(&h).await;
     let (status, out, headers) = h
         .rest_raw(
             "POST",
@@ -108,35 +146,6 @@ async fn functions_are_created_from_zips_listed_invoked_and_deleted() {
         (status, header(&headers, "x-amzn-errortype")),
         (400, Some("InvalidRequestContentException")),
         "{e}"
-    );
-
-    let (status, list, _) = h
-        .rest("GET", "/2015-03-31/functions/?MaxItems=50", Value::Null)
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(list["Functions"][0]["FunctionName"], "echo");
-    let (status, got, _) = h
-        .rest("GET", "/2015-03-31/functions/echo", Value::Null)
-        .await;
-    assert_eq!(
-        (status, got["Configuration"]["Handler"].as_str()),
-        (200, Some("app/main.handler"))
-    );
-
-    let (status, _, _) = h
-        .rest("DELETE", "/2015-03-31/functions/echo", Value::Null)
-        .await;
-    assert_eq!(status, 204);
-    let (status, e, headers) = h
-        .rest("GET", "/2015-03-31/functions/echo", Value::Null)
-        .await;
-    assert_eq!(
-        (status, header(&headers, "x-amzn-errortype")),
-        (404, Some("ResourceNotFoundException"))
-    );
-    assert_eq!(
-        e["Message"],
-        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:echo"
     );
 }
 
@@ -232,6 +241,21 @@ async fn mappings_are_validated_like_lambda() {
     assert_eq!(status, 400, "StartingPosition is required");
     let (status, _, _) = create(json!({"FunctionName": "f", "EventSourceArn": arn, "StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}}})).await;
     assert_eq!(status, 400, "no SQS here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mappings_are_created_listed_and_deleted() {
+    let h = Harness::new().await;
+    h.create_stream("s", 1).await;
+    h.create_function("f", "ok").await;
+    let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+    let create = |body: Value| {
+        let h = &h;
+        async move {
+            h.rest("POST", "/2015-03-31/event-source-mappings/", body)
+                .await
+        }
+    };
     let (status, m, _) = create(json!({"FunctionName": "f", "EventSourceArn": arn, "StartingPosition": "LATEST", "Enabled": false})).await;
     assert_eq!(
         (status, m["State"].as_str(), m["BatchSize"].as_u64()),
