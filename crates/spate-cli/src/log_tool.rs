@@ -40,7 +40,7 @@ pub fn run(command: LogCommand) -> Result<(), String> {
 }
 
 /// The record logs of a data directory: Kinesis streams' and Firehose delivery streams'.
-const LOGS: [&str; 2] = ["log", "firehose"];
+const LOGS: [&str; 3] = ["log", "firehose", "queues"];
 
 fn check(args: &LogArgs) -> Result<(), String> {
     let _lock = crate::data_dir::lock(&args.data_dir)?;

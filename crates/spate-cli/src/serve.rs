@@ -7,6 +7,8 @@ use spate_lambda::api::LambdaApi;
 use spate_lambda::{Lambda, LambdaConfig};
 use spate_log::{system_clock, Clock, Log, LogOptions, RecordLog};
 use spate_objects::{LocalDirStore, ObjectStore, S3Store};
+use spate_queues::api::QueuesApi;
+use spate_queues::{Queues, QueuesConfig};
 use spate_server::Router;
 use spate_streams::api::{AdminApi, KinesisApi};
 use spate_streams::model::StreamName;
@@ -50,6 +52,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let (firehose_log, firehose) =
         start_firehose(&settings, &opened, &kinesis, objects.clone()).await?;
     let lambda = start_lambda(&settings, &opened, &kinesis, objects).await?;
+    let (queues_log, queues) = start_queues(&settings, &opened, &kinesis).await?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
         .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
@@ -69,6 +72,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let router = Router::new()
         .with_target(KinesisApi::new(kinesis.clone()))
         .with_target(AdminApi::new(kinesis.clone()))
+        .with_target(QueuesApi::new(queues))
         .with_target(FirehoseApi::new(firehose.clone()))
         .with_target(FirehoseAdminApi::new(firehose.clone()))
         .with_rest(LambdaApi::new(lambda.clone()));
@@ -79,6 +83,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     lambda.close();
     firehose.drain(FIREHOSE_DRAIN).await;
     firehose_log.shutdown();
+    queues_log.shutdown();
     log.shutdown();
     tracing::info!("stopped");
     Ok(())
@@ -183,6 +188,35 @@ async fn start_lambda(
     )
     .await
     .map_err(|e| format!("Lambda: {e}"))
+}
+
+/// Kinesis Queues, their journals in their own log (`queues/` beside the Kinesis log).
+async fn start_queues(
+    settings: &Settings,
+    opened: &crate::data_dir::Opened,
+    kinesis: &Arc<Kinesis>,
+) -> Result<(Arc<Log>, Arc<Queues>), String> {
+    let clock: Clock = system_clock();
+    let options = LogOptions {
+        read_only: opened.read_only,
+        ..LogOptions::default()
+    };
+    let root = opened.log_root.with_file_name("queues");
+    let log = Log::open(opened.storage.clone(), root, options, clock.clone())
+        .map_err(|e| format!("queues log: {e}"))?;
+    let log = Arc::new(log);
+    let service = &settings.service;
+    let mut config = QueuesConfig::new(&service.region, &service.account_id);
+    config.creating_delay_ms = service.creating_delay_ms;
+    config.updating_delay_ms = service.updating_delay_ms;
+    config.deleting_delay_ms = service.deleting_delay_ms;
+    config.consumer_limit = service.consumer_limit as usize;
+    let record_log = log.clone() as Arc<dyn RecordLog>;
+    let catalog = opened.catalog.clone();
+    let queues = Queues::open(config, kinesis.clone(), record_log, catalog, clock)
+        .await
+        .map_err(|e| format!("queues: {e}"))?;
+    Ok((log, queues))
 }
 
 fn spawn_firehose_ticks(firehose: &Arc<Firehose>) -> tokio::task::JoinHandle<()> {

@@ -130,7 +130,8 @@ impl Consumers {
             )));
         }
         let limit = config.consumer_limit as usize;
-        if stream.consumers(now).count() >= limit {
+        let (queues, _) = self.store.dependents_on(&stream.arn);
+        if stream.consumers(now).count() + queues >= limit {
             return Err(limit_exceeded(format!(
                 "Stream {} under account {} already has {limit} registered consumers, the most a stream can have.",
                 stream.record.name, config.account_id

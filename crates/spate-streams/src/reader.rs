@@ -140,6 +140,12 @@ impl Kinesis {
         self.store.changes()
     }
 
+    /// Registered enhanced fan-out consumers of the stream.
+    pub fn consumer_count(&self, name: &str) -> Result<usize, ApiError> {
+        let stream = self.source_stream(name)?;
+        Ok(stream.consumers(self.store.now()).count())
+    }
+
     /// The shard's durable tail: where a reader starting at LATEST begins.
     pub fn source_tail(&self, name: &str, index: u32) -> Result<u64, ApiError> {
         Ok(*self.source_watch(name, index)?.borrow())

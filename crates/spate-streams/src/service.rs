@@ -32,6 +32,22 @@ pub struct Kinesis {
 }
 
 impl Kinesis {
+    /// Registers another service's resources on streams (they count as consumers and keep a
+    /// stream from being deleted).
+    pub fn add_stream_dependents(&self, dependents: Arc<dyn crate::store::StreamDependents>) {
+        self.store.add_dependents(dependents);
+    }
+
+    /// The stream's ARN and creation time (which tells one stream of a name from a later one),
+    /// if it exists and is ON_DEMAND or not (`bool`).
+    pub fn stream_identity(&self, name: &str) -> Result<(String, i64, bool), ApiError> {
+        let parsed = crate::model::StreamName::parse(name)
+            .ok_or_else(|| crate::errors::not_found(&self.store.config, name))?;
+        let stream = self.store.get(&parsed)?;
+        let on_demand = stream.record.mode == spate_catalog::StreamMode::OnDemand;
+        Ok((stream.arn.clone(), stream.record.created_ms, on_demand))
+    }
+
     /// Loads the catalog, makes sure every shard exists in the log, removes log shards no
     /// stream refers to, loads encryption keys, and applies what was due while it was down.
     pub async fn open(

@@ -2,7 +2,7 @@
 //! record size, enhanced (shard-level) monitoring, and resource policies.
 
 use crate::encryption::Keyring;
-use crate::errors::{invalid, limit_exceeded};
+use crate::errors::{in_use, invalid, limit_exceeded};
 use crate::model::{StreamArn, StreamRef};
 use crate::output::warm_throughput;
 use crate::store::{Stream, StreamStore};
@@ -89,6 +89,13 @@ impl Settings {
         switches.push(now);
         if mode == StreamMode::OnDemand {
             check_on_demand_limit(&self.store)?;
+        }
+        let (dependents, noun) = self.store.dependents_on(&stream.arn);
+        if dependents > 0 && mode != StreamMode::OnDemand {
+            return Err(in_use(format!(
+                "Stream {} under account {} has {noun}: delete them before switching it to PROVISIONED.",
+                stream.record.name, self.store.config.account_id
+            )));
         }
         let mut record = stream.record.clone();
         record.mode = mode;

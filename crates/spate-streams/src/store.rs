@@ -145,9 +145,36 @@ pub(crate) struct StreamStore {
     /// Bumped on every change, so subscriptions notice closed shards and removed consumers
     /// without polling.
     changes: watch::Sender<u64>,
+    /// Other services' resources on streams (Kinesis queues).
+    dependents: RwLock<Vec<Arc<dyn StreamDependents>>>,
+}
+
+/// Another service's resources that live on streams and count as their registered consumers
+/// (Kinesis queues): a stream that has any cannot be deleted or leave on-demand mode.
+pub trait StreamDependents: Send + Sync {
+    /// How many there are on the stream with this ARN.
+    fn count_on(&self, stream_arn: &str) -> usize;
+    /// What they are called in messages ("queues").
+    fn noun(&self) -> &'static str;
 }
 
 impl StreamStore {
+    pub fn add_dependents(&self, dependents: Arc<dyn StreamDependents>) {
+        let mut all = self.dependents.write().unwrap_or_else(|e| e.into_inner());
+        all.push(dependents);
+    }
+
+    /// The dependents on a stream: (count, noun of the first kind there is).
+    pub fn dependents_on(&self, stream_arn: &str) -> (usize, &'static str) {
+        let all = self.dependents.read().unwrap_or_else(|e| e.into_inner());
+        all.iter()
+            .map(|d| (d.count_on(stream_arn), d.noun()))
+            .filter(|(n, _)| *n > 0)
+            .fold((0, "queues"), |(total, noun), (n, first)| {
+                (total + n, if total == 0 { first } else { noun })
+            })
+    }
+
     /// The store over what the catalog holds.
     pub async fn load(
         config: ServiceConfig,
@@ -177,6 +204,7 @@ impl StreamStore {
             registry: RwLock::new(registry),
             control: tokio::sync::Mutex::new(()),
             changes: watch::channel(0).0,
+            dependents: RwLock::new(Vec::new()),
         })
     }
 

@@ -131,6 +131,13 @@ impl Streams {
         if matches!(stream.record.lifecycle, Lifecycle::Deleting { .. }) {
             return Ok(());
         }
+        let (dependents, noun) = self.store.dependents_on(&stream.arn);
+        if dependents > 0 {
+            let (account, name) = (&self.store.config.account_id, &stream.record.name);
+            return Err(in_use(format!(
+                "DeleteStream can\u{2019}t delete {account}:{name} because there are {noun} on this data stream. Delete the {noun} first."
+            )));
+        }
         let now = self.store.now();
         if stream.consumers(now).next().is_some() && !enforce_consumer_deletion {
             let (account, name) = (&self.store.config.account_id, &stream.record.name);

@@ -180,6 +180,9 @@ impl Worker {
                 changed = tail.changed() => if changed.is_err() { return },
                 _ = changes.changed() => {}
                 Some(reply) = flush.recv() => {
+                    // The configuration as it is now: an update may have landed since the loop
+                    // looked (both wake-ups can be ready at once).
+                    let stream = self.registry.get(&self.name).unwrap_or(stream.clone());
                     let _ = reply.send(self.flush(&stream).await);
                 }
                 _ = stop.changed() => {}
