@@ -5,6 +5,7 @@ mod firehose;
 mod get;
 mod lambda;
 mod put;
+mod queue;
 mod report;
 
 use clap::{Args, Subcommand};
@@ -23,6 +24,8 @@ pub enum BenchCommand {
     Firehose(firehose::FirehoseArgs),
     /// Event source mappings: records/s delivered to a function, put-to-invocation latency.
     Lambda(lambda::LambdaArgs),
+    /// Kinesis Queues: ReceiveQueueRecords + AcknowledgeQueueRecords throughput.
+    Queue(queue::QueueArgs),
 }
 
 /// Where to send requests, shared by every bench command.
@@ -62,6 +65,7 @@ pub fn run(command: BenchCommand) -> Result<(), String> {
             BenchCommand::E2e(args) => e2e::run(args).await,
             BenchCommand::Firehose(args) => firehose::run(args).await,
             BenchCommand::Lambda(args) => lambda::run(args).await,
+            BenchCommand::Queue(args) => queue::run(args).await,
         }
     })
 }
