@@ -107,6 +107,10 @@ pub struct StreamRecord {
     /// Target of UpdateStreamWarmThroughput / CreateStream's WarmThroughputMiBps.
     #[serde(default)]
     pub warm_throughput_mibps: Option<i64>,
+    /// RecordDistributionStrategy AUTO (ON_DEMAND only): records spread evenly, partition keys
+    /// and explicit hash keys ignored.
+    #[serde(default)]
+    pub auto_distribution: bool,
     /// The stream's resource policy document, stored as given.
     #[serde(default)]
     pub resource_policy: Option<String>,

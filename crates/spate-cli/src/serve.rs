@@ -245,6 +245,7 @@ async fn create_startup_streams(
             tags: Default::default(),
             max_record_size_kib: None,
             warm_throughput_mibps: None,
+            auto_distribution: false,
         };
         match kinesis.streams.create(request).await {
             Ok(_) => tracing::info!("created stream {name} with {shards} shards"),

@@ -95,6 +95,13 @@ pub(crate) fn stream_summary(stream: &Stream, now: i64) -> StreamDescriptionSumm
         consumer_count: stream.consumers(now).count() as i64,
         max_record_size_in_ki_b: stream.record.max_record_size_kib,
         warm_throughput: warm_throughput(stream),
+        record_distribution_strategy: (stream.record.mode == StreamMode::OnDemand).then_some(
+            if stream.record.auto_distribution {
+                "AUTO"
+            } else {
+                "USER_PARTITION_KEY"
+            },
+        ),
     }
 }
 

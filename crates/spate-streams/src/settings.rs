@@ -136,6 +136,27 @@ impl Settings {
         })
     }
 
+    /// RecordDistributionStrategy: ON_DEMAND streams only; takes effect at once (no UPDATING).
+    pub async fn update_record_distribution(
+        &self,
+        stream: &StreamRef,
+        auto: bool,
+    ) -> Result<(), ApiError> {
+        let _guard = self.store.control.lock().await;
+        let stream = self.store.resolve(stream)?;
+        require_active(&self.store, &stream)?;
+        if stream.record.mode != StreamMode::OnDemand {
+            return Err(invalid(format!(
+                "Stream {} under account {} uses the provisioned capacity mode: the record distribution strategy is only supported for on-demand streams.",
+                stream.record.name, self.store.config.account_id
+            )));
+        }
+        let mut record = stream.record.clone();
+        record.auto_distribution = auto;
+        self.store.save(record).await?;
+        Ok(())
+    }
+
     pub async fn update_max_record_size(
         &self,
         stream: &StreamRef,

@@ -25,6 +25,8 @@ pub struct CreateStream {
     pub tags: Tags,
     pub max_record_size_kib: Option<i64>,
     pub warm_throughput_mibps: Option<i64>,
+    /// RecordDistributionStrategy AUTO (ON_DEMAND only).
+    pub auto_distribution: bool,
 }
 
 pub struct Streams {
@@ -110,6 +112,7 @@ impl Streams {
             warm_throughput_mibps: request
                 .warm_throughput_mibps
                 .filter(|_| request.mode == StreamMode::OnDemand),
+            auto_distribution: request.auto_distribution,
             ..StreamRecord::default()
         };
         self.store.save(record).await?;

@@ -8,6 +8,7 @@ use std::fmt;
 pub enum ErrorKind {
     AccessDenied,
     ConcurrentModification,
+    DryRunOperation,
     ExpiredIterator,
     ExpiredNextToken,
     IncompleteSignature,
@@ -37,6 +38,7 @@ impl ErrorKind {
         match self {
             ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::ConcurrentModification => "ConcurrentModificationException",
+            ErrorKind::DryRunOperation => "DryRunOperationException",
             ErrorKind::ExpiredIterator => "ExpiredIteratorException",
             ErrorKind::ExpiredNextToken => "ExpiredNextTokenException",
             ErrorKind::IncompleteSignature => "IncompleteSignatureException",

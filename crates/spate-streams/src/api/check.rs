@@ -36,6 +36,21 @@ pub fn stream_arn(v: &mut Validator, arn: Option<&str>, member: &str) {
         });
 }
 
+/// StreamId ("Not Implemented. Reserved for future use."): checked against the model's
+/// pattern `[a-z0-9]{20}-[a-z0-9]{3}` and otherwise ignored.
+pub fn stream_id(v: &mut Validator, id: Option<&str>) {
+    let valid = |s: &str| {
+        let b = s.as_bytes();
+        b.len() == 24
+            && b[20] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 20 || c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    v.pattern(id, "streamId", "[a-z0-9]{20}-[a-z0-9]{3}", valid)
+        .length(id, "streamId", 1, 24);
+}
+
 /// A shard id member: `[a-zA-Z0-9_.-]+`, 1 to 128 characters.
 pub fn shard_id(v: &mut Validator, id: Option<&str>, member: &str) {
     v.pattern(id, member, NAME_PATTERN, is_name)

@@ -73,6 +73,7 @@ const OPERATIONS: &[Operation] = &[
     Operation::new("UpdateMaxRecordSize"),
     Operation::new("UpdateShardCount"),
     Operation::new("UpdateStreamMode"),
+    Operation::new("UpdateStreamRecordDistributionStrategy"),
     Operation::new("UpdateStreamWarmThroughput"),
 ];
 
@@ -131,6 +132,9 @@ async fn dispatch(k: &Arc<Kinesis>, call: Call) -> Reply {
         "MergeShards" => run(c, |i| reshard::merge_shards(k, i)).await,
         "UpdateShardCount" => run(c, |i| reshard::update_shard_count(k, i)).await,
         "UpdateStreamMode" => run(c, |i| settings::update_stream_mode(k, i)).await,
+        "UpdateStreamRecordDistributionStrategy" => {
+            run(c, |i| settings::update_record_distribution(k, i)).await
+        }
         "UpdateStreamWarmThroughput" => run(c, |i| settings::update_warm_throughput(k, i)).await,
         "UpdateMaxRecordSize" => run(c, |i| settings::update_max_record_size(k, i)).await,
         "EnableEnhancedMonitoring" => run(c, |i| settings::monitoring(k, i, true)).await,

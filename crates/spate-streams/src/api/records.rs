@@ -19,6 +19,18 @@ const DATA_MAX_BYTES: usize = 10 << 20;
 /// What PutRecords shows for each entry of a list that breaks a rule, as AWS shows it.
 const ENTRY_SHOWN: &str = "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310";
 
+/// The answer to a request with DryRun set that would have succeeded.
+fn dry_run() -> ApiError {
+    ApiError::new(
+        spate_wire::ErrorKind::DryRunOperation,
+        "The request would have succeeded, but the DryRun parameter was specified.",
+    )
+}
+
+fn flag(b: &Option<spate_wire::Bool>) -> bool {
+    b.as_ref().is_some_and(|b| b.0)
+}
+
 pub async fn put_record(k: &Arc<Kinesis>, i: PutRecordInput) -> Result<PutRecordOutput, ApiError> {
     let mut v = Validator::new();
     check::sequence_number(
@@ -39,6 +51,10 @@ pub async fn put_record(k: &Arc<Kinesis>, i: PutRecordInput) -> Result<PutRecord
     check::stream_members(&mut v, &i.stream_name, &i.stream_arn);
     v.finish()?;
     let stream = check::stream_ref(&i.stream_name, &i.stream_arn)?;
+    if flag(&i.dry_run) {
+        k.records.check_writable(&stream).await?;
+        return Err(dry_run());
+    }
     let record = NewRecord {
         data: i.data.map(|d| d.0).unwrap_or_default(),
         partition_key: i.partition_key.map(|k| k.0).unwrap_or_default(),
@@ -104,6 +120,10 @@ pub async fn put_records(
     check::stream_members(&mut v, &i.stream_name, &i.stream_arn);
     v.finish()?;
     let stream = check::stream_ref(&i.stream_name, &i.stream_arn)?;
+    if flag(&i.dry_run) {
+        k.records.check_writable(&stream).await?;
+        return Err(dry_run());
+    }
     let records = entries
         .unwrap_or_default()
         .into_iter()
@@ -143,7 +163,12 @@ pub async fn get_shard_iterator(
         sequence_number: text(&i.starting_sequence_number).map(String::from),
         timestamp_ms: i.timestamp.map(|t| t.epoch_millis),
     };
-    k.records.get_shard_iterator(&request)
+    // DryRun: every check runs (an iterator is made and thrown away), nothing is returned.
+    let made = k.records.get_shard_iterator(&request)?;
+    if flag(&i.dry_run) {
+        return Err(dry_run());
+    }
+    Ok(made)
 }
 
 /// GetRecords encodes straight from the page's buffer (records borrow it).
@@ -159,6 +184,11 @@ pub async fn get_records(k: &Arc<Kinesis>, call: &Call) -> Reply {
         let limit = int(&i.limit).unwrap_or(limits::MAX_GET_RECORDS) as usize;
         let arn = text(&i.stream_arn).and_then(StreamArn::parse);
         let iterator = text(&i.shard_iterator).unwrap_or_default();
+        if flag(&i.dry_run) {
+            // The iterator is checked (expiry, stream, shard); nothing is read.
+            k.records.check_iterator(iterator, arn.as_ref())?;
+            return Err(dry_run());
+        }
         let page = k.records.get_records(iterator, limit, arn.as_ref()).await?;
         Ok::<_, ApiError>(encode(call.encoding, &page.output()))
     }

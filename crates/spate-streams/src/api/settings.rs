@@ -87,6 +87,30 @@ pub async fn update_max_record_size(
     Ok(EmptyOutput {})
 }
 
+pub async fn update_record_distribution(
+    k: &Arc<Kinesis>,
+    i: UpdateStreamRecordDistributionStrategyInput,
+) -> Result<EmptyOutput, ApiError> {
+    let mut v = Validator::new();
+    v.required(&i.stream_arn, "streamARN");
+    check::stream_arn(&mut v, text(&i.stream_arn), "streamARN");
+    check::stream_id(&mut v, text(&i.stream_id));
+    v.required(
+        &i.record_distribution_strategy,
+        "recordDistributionStrategy",
+    );
+    v.one_of(
+        text(&i.record_distribution_strategy),
+        "recordDistributionStrategy",
+        &super::streams::DISTRIBUTION_STRATEGIES,
+    );
+    v.finish()?;
+    let stream = by_arn(&i.stream_arn)?;
+    let auto = text(&i.record_distribution_strategy) == Some("AUTO");
+    k.settings.update_record_distribution(&stream, auto).await?;
+    Ok(EmptyOutput {})
+}
+
 pub async fn monitoring(
     k: &Arc<Kinesis>,
     i: EnhancedMonitoringInput,

@@ -21,6 +21,9 @@ pub(crate) fn stream_mode(text: Option<&str>) -> StreamMode {
     }
 }
 
+/// RecordDistributionStrategy values.
+pub(crate) const DISTRIBUTION_STRATEGIES: [&str; 2] = ["AUTO", "USER_PARTITION_KEY"];
+
 pub async fn create_stream(
     k: &Arc<Kinesis>,
     i: CreateStreamInput,
@@ -42,7 +45,18 @@ pub async fn create_stream(
         i64::MAX,
     );
     check::max_record_size_kib(&mut v, int(&i.max_record_size_in_ki_b));
+    v.one_of(
+        text(&i.record_distribution_strategy),
+        "recordDistributionStrategy",
+        &DISTRIBUTION_STRATEGIES,
+    );
     v.finish()?;
+    let auto_distribution = text(&i.record_distribution_strategy) == Some("AUTO");
+    if auto_distribution && stream_mode(mode.flatten()) != spate_catalog::StreamMode::OnDemand {
+        return Err(invalid(
+            "The record distribution strategy is only supported for streams that use the on-demand capacity mode.",
+        ));
+    }
     let name = text(&i.stream_name)
         .and_then(StreamName::parse)
         .ok_or_else(|| invalid("StreamName is required."))?;
@@ -57,6 +71,7 @@ pub async fn create_stream(
         tags: check::tags_of(i.tags),
         max_record_size_kib: int(&i.max_record_size_in_ki_b),
         warm_throughput_mibps: int(&i.warm_throughput_mi_bps),
+        auto_distribution,
     };
     k.streams.create(request).await?;
     Ok(EmptyOutput {})

@@ -41,7 +41,19 @@ pub struct Records {
 }
 
 /// The hash key of a record: its explicit hash key, or the MD5 of its partition key.
-fn record_hash(record: &NewRecord) -> Result<u128, ApiError> {
+/// Spreads AUTO-distributed records evenly: a counter scrambled into the hash key space.
+static AUTO_SPREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn record_hash(record: &NewRecord, auto: bool) -> Result<u128, ApiError> {
+    if auto {
+        let n = AUTO_SPREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // splitmix64: consecutive counters land far apart in the key space.
+        let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        return Ok(u128::from(z) << 64 | u128::from(n));
+    }
     match &record.explicit_hash_key {
         Some(text) => text.parse::<u128>().map_err(|_| {
             invalid(format!(
@@ -53,6 +65,12 @@ fn record_hash(record: &NewRecord) -> Result<u128, ApiError> {
 }
 
 impl Records {
+    /// Whether a write to the stream would be taken now (DryRun): it exists and is ACTIVE or
+    /// UPDATING.
+    pub async fn check_writable(&self, stream: &StreamRef) -> Result<(), ApiError> {
+        self.writable(stream).await.map(|_| ())
+    }
+
     /// The stream to write to, with its gate held. A CREATING or DELETING stream takes no
     /// records (AWS answers ResourceNotFoundException).
     async fn writable(
@@ -110,7 +128,7 @@ impl Records {
     ) -> Result<PutRecordOutput, ApiError> {
         let (stream, gate) = self.writable(stream).await?;
         check_data_size(&stream, &[record.data.len()], |_| "data".to_string())?;
-        let hash = record_hash(&record)?;
+        let hash = record_hash(&record, stream.record.auto_distribution)?;
         if let Some(text) = sequence_number_for_ordering {
             self.check_ordering(&stream, text)?;
         }
@@ -259,7 +277,7 @@ fn route_records<'s>(
     let mut shards = Vec::with_capacity(records.len());
     let mut offers = Vec::with_capacity(records.len());
     for r in records {
-        let hash = record_hash(r)?;
+        let hash = record_hash(r, stream.record.auto_distribution)?;
         let shard = stream
             .route(hash)
             .ok_or_else(|| internal("no open shard covers a hash key"))?;

@@ -163,6 +163,22 @@ impl Records {
         Ok(seq)
     }
 
+    /// The checks GetRecords makes before reading (DryRun): a live iterator of this stream
+    /// whose shard exists.
+    pub fn check_iterator(
+        &self,
+        iterator: &str,
+        stream_arn: Option<&StreamArn>,
+    ) -> Result<(), ApiError> {
+        let iterator = self.live_iterator(iterator, self.store.now())?;
+        if stream_arn.is_some_and(|arn| arn.name != iterator.stream_name) {
+            return Err(invalid(
+                "The StreamARN does not match the stream of the ShardIterator.",
+            ));
+        }
+        self.iterator_shard(&iterator).map(|_| ())
+    }
+
     pub async fn get_records(
         self: &Arc<Self>,
         iterator: &str,

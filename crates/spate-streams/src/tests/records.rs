@@ -194,3 +194,101 @@ async fn an_iterator_of_a_deleted_stream_names_its_shard() {
         (ErrorKind::ResourceNotFound, expected)
     );
 }
+
+#[tokio::test]
+async fn dry_runs_check_everything_and_change_nothing() {
+    let h = Harness::instant().await;
+    h.create("s", 1).await;
+    let put = json!({"StreamName": "s", "Data": "AA==", "PartitionKey": "k", "DryRun": true});
+    let e = h.err("PutRecord", put).await;
+    assert_eq!(e.kind, ErrorKind::DryRunOperation);
+    let e = h
+        .err(
+            "PutRecords",
+            json!({"StreamName": "s", "DryRun": true, "Records": [{"Data": "AA==", "PartitionKey": "k"}]}),
+        )
+        .await;
+    assert_eq!(e.kind, ErrorKind::DryRunOperation);
+    // A dry run against a stream that does not exist fails as the real call would.
+    let missing =
+        json!({"StreamName": "none", "Data": "AA==", "PartitionKey": "k", "DryRun": true});
+    assert_eq!(
+        h.err("PutRecord", missing).await.kind,
+        ErrorKind::ResourceNotFound
+    );
+    let it = h
+        .iterator("s", "shardId-000000000000", "TRIM_HORIZON")
+        .await;
+    let read = json!({"ShardIterator": it, "DryRun": true});
+    assert_eq!(
+        h.err("GetRecords", read).await.kind,
+        ErrorKind::DryRunOperation
+    );
+    let iterator = json!({"StreamName": "s", "ShardId": "shardId-000000000000",
+        "ShardIteratorType": "TRIM_HORIZON", "DryRun": true});
+    assert_eq!(
+        h.err("GetShardIterator", iterator).await.kind,
+        ErrorKind::DryRunOperation
+    );
+    let page = h.records(&it).await.expect("records");
+    assert_eq!(
+        page["Records"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn auto_distribution_spreads_one_key_over_every_shard_of_an_on_demand_stream() {
+    let h = Harness::instant().await;
+    h.create("p", 2).await;
+    let arn = |s: &str| format!("arn:aws:kinesis:us-east-1:000000000000:stream/{s}");
+    let auto = |s: &str| json!({"StreamARN": arn(s), "RecordDistributionStrategy": "AUTO"});
+    assert_eq!(
+        h.err("UpdateStreamRecordDistributionStrategy", auto("p"))
+            .await
+            .kind,
+        ErrorKind::InvalidArgument
+    );
+    h.ok(
+        "CreateStream",
+        json!({"StreamName": "o", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}),
+    )
+    .await;
+    let summary = h
+        .ok("DescribeStreamSummary", json!({"StreamName": "o"}))
+        .await;
+    assert_eq!(
+        summary["StreamDescriptionSummary"]["RecordDistributionStrategy"],
+        "USER_PARTITION_KEY"
+    );
+    h.ok("UpdateStreamRecordDistributionStrategy", auto("o"))
+        .await;
+    let summary = h
+        .ok("DescribeStreamSummary", json!({"StreamName": "o"}))
+        .await;
+    assert_eq!(
+        summary["StreamDescriptionSummary"]["RecordDistributionStrategy"],
+        "AUTO"
+    );
+    let mut shards = std::collections::BTreeSet::new();
+    for _ in 0..64 {
+        let out = h.put("o", "same-key", b"x").await.expect("put");
+        shards.insert(out["ShardId"].as_str().expect("shard").to_string());
+    }
+    let open = h.ok("ListShards", json!({"StreamName": "o"})).await["Shards"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(
+        shards.len(),
+        open,
+        "one partition key reached every shard: {shards:?}"
+    );
+    let bad = json!({"StreamARN": arn("o"), "RecordDistributionStrategy": "RANDOM"});
+    assert_eq!(
+        h.err("UpdateStreamRecordDistributionStrategy", bad)
+            .await
+            .kind,
+        ErrorKind::Validation
+    );
+}

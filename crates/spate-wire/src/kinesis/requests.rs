@@ -263,6 +263,16 @@ pub struct CreateStreamInput {
     pub tags: Option<Map<Str>>,
     pub warm_throughput_mi_bps: Option<Int>,
     pub max_record_size_in_ki_b: Option<Int>,
+    pub record_distribution_strategy: Option<Str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateStreamRecordDistributionStrategyInput {
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: Option<Str>,
+    pub stream_id: Option<Str>,
+    pub record_distribution_strategy: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,6 +342,7 @@ pub struct PutRecordInput {
     pub partition_key: Option<Str>,
     pub explicit_hash_key: Option<Str>,
     pub sequence_number_for_ordering: Option<Str>,
+    pub dry_run: Option<Bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -349,6 +360,7 @@ pub struct PutRecordsInput {
     #[serde(rename = "StreamARN")]
     pub stream_arn: Option<Str>,
     pub records: Option<List<Struct<PutRecordsEntry>>>,
+    pub dry_run: Option<Bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -361,6 +373,7 @@ pub struct GetShardIteratorInput {
     pub shard_iterator_type: Option<Str>,
     pub starting_sequence_number: Option<Str>,
     pub timestamp: Option<Timestamp>,
+    pub dry_run: Option<Bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,6 +383,7 @@ pub struct GetRecordsInput {
     pub limit: Option<Int>,
     #[serde(rename = "StreamARN")]
     pub stream_arn: Option<Str>,
+    pub dry_run: Option<Bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -83,6 +83,9 @@ pub struct StreamDescriptionSummary {
     pub max_record_size_in_ki_b: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_throughput: Option<WarmThroughput>,
+    /// Only for ON_DEMAND streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_distribution_strategy: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
