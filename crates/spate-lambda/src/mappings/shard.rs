@@ -150,6 +150,8 @@ impl MappingRun {
         stop: &mut watch::Receiver<bool>,
     ) -> Step {
         let batch_size = self.mapping.batch_size as usize;
+        let lanes = self.mapping.parallelization_factor.max(1) as usize;
+        let read_limit = batch_size * lanes;
         if let Some(tail) = cursor.tail.as_mut() {
             tail.borrow_and_update();
         }
@@ -159,8 +161,8 @@ impl MappingRun {
                 &self.mapping.stream,
                 shard.index,
                 cursor.position,
-                batch_size,
-                BATCH_MAX_BYTES,
+                read_limit,
+                BATCH_MAX_BYTES * lanes,
             )
             .await;
         let read = match read {
@@ -178,14 +180,19 @@ impl MappingRun {
             return stopped_if(wait_for_records(cursor, stop, None).await);
         }
         let window = Duration::from_secs(u64::from(self.mapping.batching_window_secs));
-        if !window.is_zero() && read.records.len() < batch_size && !read.ended {
+        if !window.is_zero() && read.records.len() < read_limit && !read.ended {
             let deadline = *cursor.window_start.get_or_insert_with(Instant::now) + window;
             if Instant::now() < deadline {
                 return stopped_if(wait_for_records(cursor, stop, Some(deadline)).await);
             }
         }
         cursor.window_start = None;
-        if !self.process(shard, read.records, stop).await {
+        let processed = if lanes == 1 {
+            self.process(shard, read.records, stop, true).await
+        } else {
+            self.process_lanes(shard, read.records, lanes, stop).await
+        };
+        if !processed {
             return Step::Ended(Ended::Stopped);
         }
         cursor.position = read.next;
@@ -229,12 +236,44 @@ impl MappingRun {
         })
     }
 
+    /// ParallelizationFactor above 1: records are split into `lanes` by partition key (one key
+    /// always in the same lane, so its records stay in order) and the lanes run at once, each
+    /// batch by batch. The shard's position moves only when every lane is done.
+    async fn process_lanes(
+        &self,
+        shard: &SourceShard,
+        records: Vec<SourceRecord>,
+        lanes: usize,
+        stop: &watch::Receiver<bool>,
+    ) -> bool {
+        let mut split: Vec<Vec<SourceRecord>> = vec![Vec::new(); lanes];
+        for r in records {
+            split[lane_of(&r.partition_key, lanes)].push(r);
+        }
+        let batch_size = self.mapping.batch_size as usize;
+        let runs = split.into_iter().filter(|l| !l.is_empty()).map(|lane| {
+            let mut stop = stop.clone();
+            Box::pin(async move {
+                for batch in lane.chunks(batch_size) {
+                    if !self.process(shard, batch.to_vec(), &mut stop, false).await {
+                        return false;
+                    }
+                }
+                true
+            })
+        });
+        join_all(runs.collect()).await.into_iter().all(|done| done)
+    }
+
     /// Processes one batch to the end (invoked successfully, or discarded); false if stopped.
+    /// `checkpoint_failures`: save the position of a failed record before retrying it (only
+    /// right when no other batch of the shard is in flight).
     async fn process(
         &self,
         shard: &SourceShard,
         records: Vec<SourceRecord>,
         stop: &mut watch::Receiver<bool>,
+        checkpoint_failures: bool,
     ) -> bool {
         let m = &self.mapping;
         // (records, retries so far): bisected halves go to the front, in order.
@@ -253,7 +292,9 @@ impl MappingRun {
                 Verdict::Failed => invoked.records.clone(),
             };
             self.report("PROBLEM: Function call failed");
-            self.save_position(shard.index, failed[0].counter).await;
+            if checkpoint_failures {
+                self.save_position(shard.index, failed[0].counter).await;
+            }
             match self.after_failure(&failed, retries) {
                 AfterFailure::Bisect => {
                     // Splitting does not count against the retry quota.
@@ -359,6 +400,43 @@ impl MappingRun {
         }
         true
     }
+}
+
+/// The lane of a partition key (FNV-1a: the same key, the same lane).
+fn lane_of(partition_key: &str, lanes: usize) -> usize {
+    let hash = partition_key
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    (hash % lanes as u64) as usize
+}
+
+/// Runs the futures at once; their outputs in order.
+async fn join_all<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pending: Vec<Option<F>> = futures.into_iter().map(Some).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (slot, out) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(f) = slot {
+                match std::pin::Pin::new(f).poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *out = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// Where a shard reader is.

@@ -264,3 +264,36 @@ async fn a_restarted_mapping_resumes_after_its_checkpoint() {
     assert_eq!(flat(&seen).last().map(String::as_str), Some("f"));
     assert_eq!(flat(&seen).len(), 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallelization_factor_keeps_each_keys_order() {
+    let h = Harness::new().await;
+    h.create_stream("s", 1).await;
+    let records: Vec<(String, String)> = (0..5)
+        .flat_map(|n| (0..4).map(move |k| (format!("key{k}"), format!("key{k}-{n}"))))
+        .collect();
+    h.put_keyed("s", &records).await;
+    let out = h.create_function("f", "ok").await;
+    h.create_mapping(
+        "f",
+        "s",
+        json!({"ParallelizationFactor": 4, "BatchSize": 2}),
+    )
+    .await;
+    let seen = wait_for(&out, "20 records", |b| flat(b).len() >= 20).await;
+    assert!(seen.iter().all(|b| b.len() <= 2), "{seen:?}");
+    let all = flat(&seen);
+    assert_eq!(all.len(), 20, "each record once: {all:?}");
+    for k in 0..4 {
+        let of_key: Vec<&String> = all
+            .iter()
+            .filter(|d| d.starts_with(&format!("key{k}-")))
+            .collect();
+        let expected: Vec<String> = (0..5).map(|n| format!("key{k}-{n}")).collect();
+        assert_eq!(
+            of_key,
+            expected.iter().collect::<Vec<_>>(),
+            "key{k} in order"
+        );
+    }
+}

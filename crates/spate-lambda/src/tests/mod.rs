@@ -206,6 +206,16 @@ impl Harness {
         }
     }
 
+    /// Puts (partition key, data) pairs in order.
+    pub async fn put_keyed(&self, stream: &str, records: &[(String, String)]) {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for (key, data) in records {
+            let body = json!({"StreamName": stream, "Data": b64.encode(data), "PartitionKey": key});
+            self.kinesis("PutRecord", body).await;
+        }
+    }
+
     /// Writes the test handler into a directory and creates a python function over it
     /// (S3Bucket `hot-reload`) whose output file is returned.
     pub async fn create_function(&self, name: &str, mode: &str) -> PathBuf {
