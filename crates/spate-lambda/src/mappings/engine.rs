@@ -151,6 +151,7 @@ impl Engine {
             progress: tokio::sync::Mutex::new(MappingProgress::default()),
             clock: self.clock.clone(),
             results: self.results.clone(),
+            windows: Mutex::new(HashMap::new()),
             mapping,
         })
     }

@@ -6,13 +6,16 @@
 //! * [`shard`]: one reader per shard (parents before children), batching and checkpoints;
 //! * [`batch`]: the Kinesis event, function results, retries, bisection, partial failures;
 //! * [`failure`]: invocation records of discarded batches, to S3 or a Kinesis stream;
-//! * [`filter`]: Lambda's event filter patterns.
+//! * [`filter`]: Lambda's event filter patterns;
+//! * [`window`]: tumbling windows and the state carried between their invocations.
 
 pub mod batch;
 pub mod engine;
 pub mod failure;
 pub mod filter;
+pub mod lanes;
 pub mod shard;
+pub mod window;
 
 use crate::errors::{invalid, not_found, LambdaError};
 use crate::ids;

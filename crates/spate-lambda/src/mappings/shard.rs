@@ -6,11 +6,14 @@
 use super::batch::{kinesis_event, verdict, EventSource, Verdict};
 use super::failure::{self, Condition, Discarded};
 use super::filter;
+use super::lanes::{join_all, lane_of};
+use super::window::{cut_at_window, Window};
 use crate::functions::invoke::Outcome;
 use crate::functions::Functions;
 use crate::model::{MappingProgress, MappingRecord, StartingPosition};
 use crate::store::Registry;
 use bytes::Bytes;
+use serde_json::json;
 use serde_json::Value;
 use spate_log::Clock;
 use spate_objects::ObjectStore;
@@ -46,6 +49,8 @@ pub struct MappingRun {
     pub filters: Vec<Value>,
     pub clock: Clock,
     pub results: Arc<Mutex<HashMap<String, String>>>,
+    /// The open tumbling window of each shard (TumblingWindowInSeconds > 0).
+    pub windows: Mutex<HashMap<u32, Window>>,
 }
 
 /// Why a reader stopped.
@@ -172,6 +177,12 @@ impl MappingRun {
                 return stopped_if(pause(stop, IDLE_WAIT).await);
             }
         };
+        let mut read = read;
+        let cut = self.roll_window(shard, &mut read.records).await;
+        if let Some(next) = cut {
+            read.next = next;
+            read.ended = false;
+        }
         if read.records.is_empty() && read.ended {
             self.mark_done(shard.index).await;
             return Step::Ended(Ended::Done);
@@ -187,7 +198,7 @@ impl MappingRun {
             }
         }
         cursor.window_start = None;
-        let processed = if lanes == 1 {
+        let processed = if lanes == 1 || self.mapping.tumbling_window_secs > 0 {
             self.process(shard, read.records, stop, true).await
         } else {
             self.process_lanes(shard, read.records, lanes, stop).await
@@ -223,7 +234,10 @@ impl MappingRun {
             role_arn: &self.role_arn,
             shard,
         };
-        let event = kinesis_event(&source, &records);
+        let mut event = kinesis_event(&source, &records);
+        if let Some(w) = self.window(shard.index) {
+            w.decorate(&mut event, &shard.shard_id(), &self.stream_arn, false);
+        }
         let payload = Bytes::from(event.to_string());
         let outcome = match self.functions.invoke(&self.mapping.function, payload).await {
             Ok(outcome) => outcome,
@@ -234,6 +248,62 @@ impl MappingRun {
             event,
             outcome,
         })
+    }
+
+    fn window(&self, shard: u32) -> Option<Window> {
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        windows.get(&shard).cloned()
+    }
+
+    fn absorb(&self, shard: u32, outcome: &Outcome) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = windows.get_mut(&shard) {
+            w.absorb(outcome);
+        }
+    }
+
+    /// Tumbling windows: ends the shard's open window if `records` (or, with none, the clock)
+    /// moved past it, with its final invocation; opens the records' window; cuts the records
+    /// at the window's edge (the position after the last record kept, if cut).
+    async fn roll_window(
+        &self,
+        shard: &SourceShard,
+        records: &mut Vec<SourceRecord>,
+    ) -> Option<u64> {
+        let secs = self.mapping.tumbling_window_secs;
+        if secs == 0 {
+            return None;
+        }
+        let now = (self.clock)();
+        let open = self.window(shard.index);
+        let next = records.first().map(|r| Window::of(r.arrival_ms, secs));
+        let ends = match (&open, &next) {
+            (Some(w), Some(n)) => n.start_ms != w.start_ms,
+            (Some(w), None) => now >= w.end_ms,
+            _ => false,
+        };
+        if let (true, Some(w)) = (ends, open) {
+            let mut event = json!({ "Records": [] });
+            w.decorate(&mut event, &shard.shard_id(), &self.stream_arn, true);
+            let payload = Bytes::from(event.to_string());
+            if let Ok(Outcome::FunctionError(e)) =
+                self.functions.invoke(&self.mapping.function, payload).await
+            {
+                tracing::warn!(
+                    "mapping {}: the final invocation of a window failed: {e}",
+                    self.mapping.uuid
+                );
+            }
+            self.windows
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&shard.index);
+        }
+        let next = next?;
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        windows.entry(shard.index).or_insert(next);
+        drop(windows);
+        cut_at_window(records, secs)
     }
 
     /// ParallelizationFactor above 1: records are split into `lanes` by partition key (one key
@@ -286,6 +356,7 @@ impl MappingRun {
             let failed = match verdict(&invoked.outcome, report, shard, &invoked.records) {
                 Verdict::Success => {
                     self.report("OK");
+                    self.absorb(shard.index, &invoked.outcome);
                     continue;
                 }
                 Verdict::FailedFrom(i) => invoked.records[i..].to_vec(),
@@ -400,43 +471,6 @@ impl MappingRun {
         }
         true
     }
-}
-
-/// The lane of a partition key (FNV-1a: the same key, the same lane).
-fn lane_of(partition_key: &str, lanes: usize) -> usize {
-    let hash = partition_key
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    (hash % lanes as u64) as usize
-}
-
-/// Runs the futures at once; their outputs in order.
-async fn join_all<F: std::future::Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pending: Vec<Option<F>> = futures.into_iter().map(Some).collect();
-    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (slot, out) in pending.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(f) = slot {
-                match std::pin::Pin::new(f).poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        *out = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 /// Where a shard reader is.

@@ -297,3 +297,61 @@ async fn a_parallelization_factor_keeps_each_keys_order() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tumbling_windows_carry_state_and_end_with_a_final_invocation() {
+    let h = Harness::new().await;
+    h.create_stream("s", 1).await;
+    let out = h.create_function("f", "window").await;
+    h.create_mapping("f", "s", json!({"TumblingWindowInSeconds": 60}))
+        .await;
+    h.put("s", &["a", "b", "c"]).await;
+    wait_for(&out, "3 records", |b| flat(b).len() >= 3).await;
+    h.put("s", &["d", "e"]).await;
+    wait_for(&out, "5 records", |b| flat(b).len() >= 5).await;
+    h.now.fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
+    let windows_file = std::path::PathBuf::from(format!("{}.windows", out.display()));
+    let windows = || -> Vec<Value> {
+        std::fs::read_to_string(&windows_file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !windows().iter().any(|w| w["final"] == true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no final invocation: {:?}",
+            windows()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.put("s", &["next"]).await;
+    wait_for(&out, "the next window's record", |b| {
+        flat(b).contains(&"next".to_string())
+    })
+    .await;
+    let w = windows();
+    let last_of_first = w
+        .iter()
+        .rposition(|x| x["final"] == false && x["start"] == "2026-12-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(
+        w[last_of_first]["state"]["count"].as_u64().unwrap()
+            + w[last_of_first]["n"].as_u64().unwrap(),
+        5
+    );
+    let last = w.iter().find(|x| x["final"] == true).unwrap();
+    assert_eq!(
+        (last["state"]["count"].as_u64(), last["n"].as_u64()),
+        (Some(5), Some(0))
+    );
+    let fresh = w.last().unwrap();
+    assert_eq!(fresh["start"], "2026-12-01T00:01:00Z");
+    assert_eq!(
+        fresh["state"],
+        json!({}),
+        "a new window starts from an empty state"
+    );
+}

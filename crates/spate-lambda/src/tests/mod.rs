@@ -40,6 +40,11 @@ def handler(event, context):
     if mode == "report":
         failed = [r["kinesis"]["sequenceNumber"] for r, d in zip(event["Records"], datas) if d == "poison"]
         return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
+    if mode == "window":
+        count = event["state"].get("count", 0) + len(datas)
+        with open(os.environ["OUT"] + ".windows", "a") as f:
+            f.write(json.dumps({"final": event["isFinalInvokeForWindow"], "state": event["state"], "n": len(datas), "start": event["window"]["start"]}) + "\n")
+        return {"state": {"count": count}}
     return {"seen": len(datas), "remaining": context.get_remaining_time_in_millis() > 0}
 "#;
 
