@@ -172,3 +172,4 @@ def test_kill_9_loses_no_acknowledgement_and_redelivers_in_flight_records(factor
     again = receive_all(kinesis, arn)
     assert sorted(r["RecordId"] for r in again) == sorted(r["RecordId"] for r in got[30:])
     assert all(r["ReceiveCount"] == 2 for r in again)
+
