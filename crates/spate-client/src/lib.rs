@@ -148,47 +148,31 @@ impl KinesisClient {
         Ok(bytes)
     }
 
-    /// Signs and sends one request.
+    /// Signs and sends one request of an AWS JSON service (`X-Amz-Target`).
     async fn send(
         &self,
         target: &str,
         body: Vec<u8>,
     ) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
-        let target = target.to_string();
         // The signing name tells servers that route by it (moto) which service is called.
         let service = if target.starts_with("Firehose_") {
             "firehose"
         } else {
             "kinesis"
         };
-        let signed = sigv4::sign(&sigv4::Request {
+        let builder = self.signed(&sigv4::Request {
             method: "POST",
             path: "/",
             content_type: "application/x-amz-json-1.1",
             host: &self.host,
-            target: Some(&target),
+            target: Some(target),
             body: &body,
             region: &self.region,
             service,
             credentials: &self.credentials,
             now: std::time::SystemTime::now(),
         });
-        let mut builder = http::Request::post(self.endpoint.clone())
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", &target)
-            .header("x-amz-date", &signed.amz_date)
-            .header("x-amz-content-sha256", &signed.payload_hash)
-            .header("authorization", &signed.authorization);
-        if let Some(token) = &self.credentials.session_token {
-            builder = builder.header("x-amz-security-token", token);
-        }
-        let request = builder
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
-        self.http
-            .request(request)
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))
+        self.send_built(builder, body).await
     }
 
     /// Sends one signed request to a REST-JSON service (Lambda's `/2015-03-31/...`) at `path`
@@ -199,7 +183,7 @@ impl KinesisClient {
         path: &str,
         body: Vec<u8>,
     ) -> Result<(u16, Bytes), ClientError> {
-        let signed = sigv4::sign(&sigv4::Request {
+        let builder = self.signed(&sigv4::Request {
             method,
             path,
             content_type: "application/json",
@@ -211,31 +195,47 @@ impl KinesisClient {
             credentials: &self.credentials,
             now: std::time::SystemTime::now(),
         });
+        let response = self.send_built(builder, body).await?;
+        let status = response.status().as_u16();
+        Ok((status, whole_body(response).await?))
+    }
+
+    /// A request builder for `r` with the headers its signature covers.
+    fn signed(&self, r: &sigv4::Request<'_>) -> http::request::Builder {
+        let signed = sigv4::sign(r);
         let uri = format!(
             "{}{}",
             self.endpoint.to_string().trim_end_matches('/'),
-            path
+            r.path
         );
         let mut builder = http::Request::builder()
-            .method(method)
+            .method(r.method)
             .uri(uri)
-            .header("content-type", "application/json")
+            .header("content-type", r.content_type)
             .header("x-amz-date", &signed.amz_date)
             .header("x-amz-content-sha256", &signed.payload_hash)
             .header("authorization", &signed.authorization);
+        if let Some(target) = r.target {
+            builder = builder.header("x-amz-target", target);
+        }
         if let Some(token) = &self.credentials.session_token {
             builder = builder.header("x-amz-security-token", token);
         }
+        builder
+    }
+
+    async fn send_built(
+        &self,
+        builder: http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
         let request = builder
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let response = self
-            .http
+        self.http
             .request(request)
             .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        Ok((status, whole_body(response).await?))
+            .map_err(|e| ClientError::Transport(e.to_string()))
     }
 
     pub async fn call<O: DeserializeOwned>(
