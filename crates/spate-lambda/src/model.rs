@@ -162,6 +162,9 @@ pub struct MappingProgress {
     pub stream_created_ms: i64,
     pub positions: BTreeMap<u32, u64>,
     pub done: BTreeSet<u32>,
+    /// Open tumbling windows, their state as of the checkpoint.
+    #[serde(default)]
+    pub windows: BTreeMap<u32, crate::mappings::window::Window>,
 }
 
 #[cfg(test)]

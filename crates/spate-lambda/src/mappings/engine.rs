@@ -161,7 +161,14 @@ impl Engine {
 async fn run_mapping(run: Arc<MappingRun>, mut stop: watch::Receiver<bool>) {
     let uuid = run.mapping.uuid.clone();
     match run.registry.progress(&uuid) {
-        Ok(saved) => *run.progress.lock().await = saved.unwrap_or_default(),
+        Ok(saved) => {
+            let saved = saved.unwrap_or_default();
+            run.windows
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(saved.windows.clone());
+            *run.progress.lock().await = saved;
+        }
         Err(e) => return tracing::error!("mapping {uuid}: reading its progress: {e}"),
     }
     let mut changes = run.kinesis.source_changes();

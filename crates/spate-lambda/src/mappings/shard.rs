@@ -69,6 +69,11 @@ impl MappingRun {
     async fn save_position(&self, index: u32, position: u64) {
         let mut progress = self.progress.lock().await;
         progress.positions.insert(index, position);
+        // The window state that goes with the position: a restart resumes both together.
+        progress.windows = {
+            let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            windows.iter().map(|(k, w)| (*k, w.clone())).collect()
+        };
         if let Err(e) = self
             .registry
             .save_progress(&self.mapping.uuid, &progress)

@@ -7,7 +7,7 @@ use crate::functions::invoke::Outcome;
 use serde_json::{json, Value};
 use spate_streams::reader::SourceRecord;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Window {
     pub start_ms: i64,
     pub end_ms: i64,

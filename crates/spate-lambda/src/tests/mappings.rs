@@ -307,8 +307,23 @@ async fn tumbling_windows_carry_state_and_end_with_a_final_invocation() {
         .await;
     h.put("s", &["a", "b", "c"]).await;
     wait_for(&out, "3 records", |b| flat(b).len() >= 3).await;
+    let uuid = h.lambda.mappings.list(None, None)[0].uuid.clone();
     h.put("s", &["d", "e"]).await;
     wait_for(&out, "5 records", |b| flat(b).len() >= 5).await;
+    // The window's state is checkpointed with the position: a crash keeps both.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h
+        .lambda
+        .mappings
+        .registry
+        .progress(&uuid)
+        .unwrap()
+        .is_none_or(|p| p.positions.get(&0) != Some(&5))
+    {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let h = h.restart_after_crash().await;
     h.now.fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
     let windows_file = std::path::PathBuf::from(format!("{}.windows", out.display()));
     let windows = || -> Vec<Value> {
