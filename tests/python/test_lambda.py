@@ -325,3 +325,52 @@ def test_an_http_url_function_gets_the_event_and_its_answer_is_the_result(lam, k
         assert record["kinesis"]["data"] == "dmlhLXVybA=="
     finally:
         receiver.shutdown()
+
+
+# The seed's Firehose transformation handler, unmodified.
+SEED_TRANSFORM = """export const handler = async (event) => {
+  return {
+    records: event.records.map(r => ({
+      recordId: r.recordId,
+      result: "Ok", 
+      data: Buffer.from(
+        JSON.stringify({ ...JSON.parse(Buffer.from(r.data, 'base64')), ts: Date.now() })
+      ).toString('base64')
+    }))
+  };
+};
+"""
+
+
+def test_the_seeds_transformation_handler_transforms_firehose_records(server, lam, seaweedfs):
+    from spate_support import raw_call
+
+    name = unique("transform")
+    created = lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                                  Code={"ZipFile": zipped({"index.mjs": SEED_TRANSFORM})})
+    bucket = unique("tr")
+    s3 = seaweedfs.client()
+    s3.create_bucket(Bucket=bucket)
+    firehose = server.client("firehose")
+    stream = unique("ds")
+    firehose.create_delivery_stream(DeliveryStreamName=stream, ExtendedS3DestinationConfiguration={
+        "RoleARN": "arn:aws:iam::000000000000:role/firehose", "BucketARN": f"arn:aws:s3:::{bucket}",
+        "ProcessingConfiguration": {"Enabled": True, "Processors": [
+            {"Type": "Lambda", "Parameters": [{"ParameterName": "LambdaArn", "ParameterValue": created["FunctionArn"]}]},
+            {"Type": "AppendDelimiterToRecord"}]},
+    })
+    for _ in range(100):
+        if firehose.describe_delivery_stream(DeliveryStreamName=stream)["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE":
+            break
+        time.sleep(0.05)
+    before = int(time.time() * 1000)
+    for user in (1, 2):
+        firehose.put_record(DeliveryStreamName=stream, Record={"Data": (json.dumps({"user": user, "action": "click"}) + "\n").encode()})
+    response = raw_call(server.endpoint, None, {"DeliveryStreamName": stream}, target="SpateAdmin_20261126.FlushDeliveryStream")
+    assert response.status == 200, response.body
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert len(keys) == 1, keys
+    lines = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read().decode().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [(r["user"], r["action"]) for r in records] == [(1, "click"), (2, "click")]
+    assert all(r["ts"] >= before for r in records), records

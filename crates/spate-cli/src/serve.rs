@@ -52,6 +52,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let (firehose_log, firehose) =
         start_firehose(&settings, &opened, &kinesis, objects.clone()).await?;
     let lambda = start_lambda(&settings, &opened, &kinesis, objects).await?;
+    firehose.set_invoker(Arc::new(FunctionRunner(lambda.clone())));
     let (queues_log, queues) = start_queues(&settings, &opened, &kinesis).await?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
@@ -188,6 +189,30 @@ async fn start_lambda(
     )
     .await
     .map_err(|e| format!("Lambda: {e}"))
+}
+
+/// Firehose's Lambda processors run the server's functions.
+struct FunctionRunner(Arc<Lambda>);
+
+impl spate_firehose::delivery::process::Invoke for FunctionRunner {
+    fn invoke(
+        &self,
+        function_arn: &str,
+        event: Vec<u8>,
+    ) -> spate_wire::service::BoxFuture<Result<serde_json::Value, String>> {
+        use spate_lambda::functions::invoke::Outcome;
+        let functions = self.0.functions.clone();
+        let name = spate_lambda::model::FunctionName::parse(function_arn);
+        let arn = function_arn.to_string();
+        Box::pin(async move {
+            let name = name.ok_or_else(|| format!("{arn} is not a function name or ARN"))?;
+            match functions.invoke(&name, bytes::Bytes::from(event)).await {
+                Ok(Outcome::Ok(result)) => Ok(result),
+                Ok(Outcome::FunctionError(error)) => Err(error.to_string()),
+                Err(e) => Err(e.message),
+            }
+        })
+    }
 }
 
 /// Kinesis Queues, their journals in their own log (`queues/` beside the Kinesis log).

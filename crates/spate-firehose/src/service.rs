@@ -132,6 +132,16 @@ impl Firehose {
         self.deliveries.flush(name).await
     }
 
+    /// Lets Lambda processors run the server's functions.
+    pub fn set_invoker(&self, invoker: Arc<dyn crate::delivery::process::Invoke>) {
+        let mut slot = self
+            .deliveries
+            .invoker
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *slot = Some(invoker);
+    }
+
     pub fn config(&self) -> &FirehoseConfig {
         &self.registry.config
     }

@@ -305,10 +305,8 @@ pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
             "{what} is not supported by Spate yet; see docs/compatibility.md."
         ))
     };
-    if d.processing.as_ref().is_some_and(|p| p.enabled) {
-        return Err(not_yet(
-            "Record transformation (an enabled ProcessingConfiguration)",
-        ));
+    if let Some(p) = &d.processing {
+        crate::delivery::process::Processors::of(p).map_err(invalid)?;
     }
     if d.dynamic_partitioning.as_ref().is_some_and(|p| p.enabled) {
         return Err(not_yet("Dynamic partitioning"));

@@ -88,3 +88,60 @@ pub fn error_object<'a>(
         content_encoding: None,
     })
 }
+
+/// `error-output-type` of records that failed transformation.
+pub const PROCESSING_FAILED: &str = "processing-failed";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessingFailedRecord<'a> {
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    error_code: &'a str,
+    error_message: &'a str,
+    attempt_ending_timestamp: i64,
+    raw_data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lambda_arn: Option<&'a str>,
+}
+
+/// The `processing-failed` error-output object for records that failed transformation.
+pub fn processing_failed_object(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    failed: &[super::process::FailedItem],
+    ending_ms: i64,
+) -> Result<PutObject, String> {
+    let oldest = failed.first().map_or(ending_ms, |f| f.item.arrival_ms);
+    let time = zoned(destination, oldest)?;
+    let prefix = destination
+        .prefixes()?
+        .evaluate_error(&time, PROCESSING_FAILED);
+    let stamp = super::object::suffix_time().format(&time);
+    let key = format!(
+        "{prefix}{}-{}-{stamp}-{}",
+        stream.name,
+        stream.version,
+        uuid_v4()
+    );
+    let mut body = Vec::new();
+    for f in failed {
+        let line = ProcessingFailedRecord {
+            attempts_made: f.attempts,
+            arrival_timestamp: f.item.arrival_ms,
+            error_code: &f.code,
+            error_message: &f.message,
+            attempt_ending_timestamp: ending_ms,
+            raw_data: STANDARD.encode(&f.item.data),
+            lambda_arn: f.lambda_arn.as_deref(),
+        };
+        serde_json::to_writer(&mut body, &line).map_err(|e| e.to_string())?;
+        body.push(b'\n');
+    }
+    Ok(PutObject {
+        bucket: destination.bucket().to_string(),
+        key,
+        body: Bytes::from(body),
+        content_encoding: None,
+    })
+}

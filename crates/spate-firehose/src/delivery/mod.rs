@@ -11,6 +11,7 @@ pub mod http;
 pub mod javatime;
 pub mod object;
 pub mod prefix;
+pub mod process;
 mod source;
 mod worker;
 
@@ -78,7 +79,12 @@ pub struct Deliveries {
     seal: Arc<SealKeys>,
     workers: Mutex<HashMap<String, Handle>>,
     statuses: Statuses,
+    /// Runs functions for Lambda processors (set once the server's functions exist).
+    pub(crate) invoker: InvokerSlot,
 }
+
+/// Where workers find the function runner for Lambda processors.
+pub type InvokerSlot = Arc<std::sync::RwLock<Option<Arc<dyn process::Invoke>>>>;
 
 impl Deliveries {
     pub fn new(
@@ -96,6 +102,7 @@ impl Deliveries {
             seal,
             workers: Mutex::default(),
             statuses: Arc::default(),
+            invoker: Arc::default(),
         }
     }
 
@@ -114,7 +121,7 @@ impl Deliveries {
             self.log.clone(),
             self.objects.clone(),
             self.statuses.clone(),
-            self.seal.clone(),
+            (self.seal.clone(), self.invoker.clone()),
         );
         let pump = self.pump(name, log_id, stop_rx.clone());
         let task = tokio::spawn(worker.run(flush_rx, stop_rx));

@@ -6,6 +6,7 @@
 
 mod control;
 mod delivery;
+mod processing;
 mod source;
 
 use crate::api::{FirehoseAdminApi, FirehoseApi};

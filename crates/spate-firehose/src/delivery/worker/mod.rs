@@ -106,6 +106,8 @@ pub(super) struct Worker {
     http: Option<Arc<HttpSender>>,
     /// Opens records sealed at rest.
     seal: Arc<SealKeys>,
+    /// Runs Lambda processors.
+    invoker: super::InvokerSlot,
 }
 
 /// A buffer's delivery across attempts: it keeps one HTTP request id, and once the endpoint
@@ -117,6 +119,10 @@ struct Batch {
     request_id: Option<String>,
     failing_since: Option<Instant>,
     given_up: Option<String>,
+    /// The buffer after record transformation (kept across retries, so a function runs once
+    /// per batch), and whether its failed records are in the error output already.
+    processed: Option<Arc<super::process::Processed>>,
+    failures_written: bool,
 }
 
 impl Worker {
@@ -127,7 +133,7 @@ impl Worker {
         log: Arc<dyn RecordLog>,
         objects: Arc<dyn ObjectStore>,
         statuses: Statuses,
-        seal: Arc<SealKeys>,
+        (seal, invoker): (Arc<SealKeys>, super::InvokerSlot),
     ) -> Worker {
         Worker {
             name,
@@ -141,6 +147,7 @@ impl Worker {
             retry_at: None,
             http: None,
             seal,
+            invoker,
         }
     }
 

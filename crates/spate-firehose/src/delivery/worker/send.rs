@@ -3,11 +3,13 @@
 //! buffer's batches move there and back.
 
 use super::Worker;
+use crate::delivery::backup::processing_failed_object;
 use crate::delivery::backup::{
     error_object, Failed, Failure, DESTINATION_EXCEPTION, HTTP_ENDPOINT_FAILED,
 };
 use crate::delivery::http::{build_request, HttpSender, PostError};
 use crate::delivery::object::build;
+use crate::delivery::process::{Item, Processed, Processors};
 use crate::ids::uuid_v4;
 use crate::model::{DeliveryStreamRecord, HttpDestination, S3Destination};
 use crate::seal::SealKeys;
@@ -38,6 +40,26 @@ fn opened<'a>(
             ))
         })
         .collect()
+}
+
+/// The object for the records that passed transformation; `None` if none did.
+async fn processed_object(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    oldest: Option<i64>,
+    processed: Arc<Processed>,
+) -> Result<Option<PutObject>, String> {
+    if processed.ok.is_empty() {
+        return Ok(None);
+    }
+    let (record, destination) = (stream.clone(), destination.clone());
+    let oldest = oldest.unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        let records = processed.ok.iter().map(|i| i.data.as_slice());
+        build(&record, &destination, oldest, records).map(Some)
+    })
+    .await
+    .map_err(|e| format!("preparing the delivery: {e}"))?
 }
 
 impl Worker {
@@ -79,8 +101,26 @@ impl Worker {
         stream: &DeliveryStreamRecord,
         destination: &S3Destination,
     ) -> Result<(), String> {
-        let object = self.object(stream, destination).await?;
-        self.objects.put(object).await.map_err(|e| e.to_string())?;
+        let processing = destination.processing.as_ref();
+        let processors = processing.map(Processors::of).transpose()?.flatten();
+        let object = match processors {
+            None => Some(self.object(stream, destination).await?),
+            Some(processors) => {
+                let processed = self.process(stream, &processors).await?;
+                self.write_failures(stream, destination, &processed).await?;
+                processed_object(
+                    stream,
+                    destination,
+                    self.buffer.oldest_arrival_ms,
+                    processed,
+                )
+                .await?
+            }
+        };
+        // Every record may have been dropped or failed: then there is no object.
+        if let Some(object) = object {
+            self.objects.put(object).await.map_err(|e| e.to_string())?;
+        }
         // S3BackupMode Enabled: the source records also go to the backup bucket. (Without
         // record transformation they are the records just delivered.)
         let backup = destination
@@ -92,6 +132,68 @@ impl Worker {
             let written = self.objects.put(object).await;
             written.map_err(|e| format!("writing the backup copy: {e}"))?;
         }
+        Ok(())
+    }
+
+    /// The buffer transformed by `processors`, once per batch (kept across retries).
+    async fn process(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        processors: &Processors,
+    ) -> Result<Arc<Processed>, String> {
+        if let Some(done) = &self.batch.processed {
+            return Ok(done.clone());
+        }
+        let (record, seal) = (stream.clone(), self.seal.clone());
+        let items = self
+            .with_batches(move |batches| {
+                let records = opened(&seal, &record, batches)?;
+                Ok::<_, String>(
+                    records
+                        .into_iter()
+                        .map(|(counter, arrival_ms, data)| Item {
+                            counter,
+                            arrival_ms,
+                            data: data.into_owned(),
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .await??;
+        let invoker = self
+            .invoker
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let config = &self.registry.config;
+        let arn = format!(
+            "arn:aws:firehose:{}:{}:deliverystream/{}",
+            config.region, config.account_id, stream.name
+        );
+        let done = processors
+            .run(items, invoker.as_deref(), &arn, &config.region)
+            .await;
+        let done = Arc::new(done);
+        self.batch.processed = Some(done.clone());
+        Ok(done)
+    }
+
+    /// Writes the records that failed transformation to the `processing-failed` output (once
+    /// per batch).
+    async fn write_failures(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        destination: &S3Destination,
+        processed: &Processed,
+    ) -> Result<(), String> {
+        if self.batch.failures_written || processed.failed.is_empty() {
+            return Ok(());
+        }
+        let now = self.registry.now();
+        let object = processing_failed_object(stream, destination, &processed.failed, now)?;
+        let written = self.objects.put(object).await;
+        written.map_err(|e| format!("writing records that failed processing: {e}"))?;
+        self.batch.failures_written = true;
         Ok(())
     }
 
