@@ -176,6 +176,7 @@ async fn start_lambda(
         None => std::env::temp_dir().join(format!("spate-lambda-{}", std::process::id())),
     };
     let mut config = LambdaConfig::new(code_root);
+    config.runners_dir = std::env::temp_dir().join(format!("spate-runners-{}", std::process::id()));
     config.region = settings.service.region.clone();
     config.account_id = settings.service.account_id.clone();
     config.functions = settings.functions.clone();

@@ -8,8 +8,11 @@ use std::path::PathBuf;
 pub struct LambdaConfig {
     pub region: String,
     pub account_id: String,
-    /// Where deployment packages are unpacked and the runners are written.
+    /// Where deployment packages are unpacked.
     pub code_root: PathBuf,
+    /// Where the runners shipped in the binary are written at start-up (they are code, not
+    /// data: a read-only data directory still runs functions).
+    pub runners_dir: PathBuf,
     /// Functions declared in the configuration (`--function`, `[[functions]]`).
     pub functions: Vec<DeclaredFunction>,
     /// The `node` and `python3` executables the runners use.
@@ -22,6 +25,7 @@ impl LambdaConfig {
         LambdaConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
+            runners_dir: code_root.join(".runners"),
             code_root,
             functions: Vec::new(),
             node: "node".into(),

@@ -75,7 +75,7 @@ impl Functions {
         objects: Option<Arc<dyn ObjectStore>>,
         clock: Clock,
     ) -> Result<Functions, LambdaError> {
-        let runners = config.code_root.join(".runners");
+        let runners = config.runners_dir.clone();
         std::fs::create_dir_all(&runners)
             .and_then(|_| std::fs::write(runners.join("node-runner.mjs"), NODE_RUNNER))
             .and_then(|_| std::fs::write(runners.join("python-runner.py"), PYTHON_RUNNER))
@@ -325,7 +325,7 @@ impl Functions {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
-        let runners = self.config.code_root.join(".runners");
+        let runners = self.config.runners_dir.clone();
         let (argv, dir) = match &record.target {
             FunctionTarget::Module {
                 language,
