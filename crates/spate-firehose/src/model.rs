@@ -156,8 +156,19 @@ impl S3Destination {
     }
 
     /// The prefixes, checked when the destination was accepted.
+    /// DynamicPartitioningConfiguration is enabled.
+    pub fn partitions_dynamically(&self) -> bool {
+        self.dynamic_partitioning
+            .as_ref()
+            .is_some_and(|p| p.enabled)
+    }
+
     pub fn prefixes(&self) -> Result<Prefixes, String> {
-        Prefixes::new(self.prefix.as_deref(), self.error_output_prefix.as_deref())
+        Prefixes::new(
+            self.prefix.as_deref(),
+            self.error_output_prefix.as_deref(),
+            self.partitions_dynamically(),
+        )
     }
 
     /// The time zone of prefixes and object names (UTC unless CustomTimeZone names one).

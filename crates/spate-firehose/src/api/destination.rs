@@ -2,7 +2,6 @@
 //! into the current one.
 
 use super::check::{self, flag, int, path, text};
-use crate::delivery::prefix::Prefixes;
 use crate::errors::invalid;
 use crate::model::{
     Buffering, CloudWatchLogging, Compression, DynamicPartitioning, Processing, S3Destination,
@@ -305,12 +304,6 @@ pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
             "{what} is not supported by Spate yet; see docs/compatibility.md."
         ))
     };
-    if let Some(p) = &d.processing {
-        crate::delivery::process::Processors::of(p).map_err(invalid)?;
-    }
-    if d.dynamic_partitioning.as_ref().is_some_and(|p| p.enabled) {
-        return Err(not_yet("Dynamic partitioning"));
-    }
     if d.format_conversion_enabled == Some(true) {
         return Err(not_yet("Record format conversion"));
     }
@@ -319,7 +312,18 @@ pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
             "S3BackupConfiguration must be given when S3BackupMode is Enabled.",
         ));
     }
-    Prefixes::new(d.prefix.as_deref(), d.error_output_prefix.as_deref()).map_err(invalid)?;
+    let prefixes = d.prefixes().map_err(invalid)?;
+    let processors = match &d.processing {
+        Some(p) => crate::delivery::process::Processors::of(p).map_err(invalid)?,
+        None => None,
+    };
+    if prefixes.prefix.uses_keys_from(false)
+        && !processors.as_ref().is_some_and(|p| p.extracts_metadata())
+    {
+        return Err(invalid(
+            "The prefix uses partitionKeyFromQuery, which needs a MetadataExtraction processor.",
+        ));
+    }
     d.time_zone().map_err(invalid)?;
     Ok(())
 }

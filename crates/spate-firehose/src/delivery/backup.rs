@@ -91,6 +91,8 @@ pub fn error_object<'a>(
 
 /// `error-output-type` of records that failed transformation.
 pub const PROCESSING_FAILED: &str = "processing-failed";
+/// `error-output-type` of records whose dynamic partition could not be found.
+pub const DYNAMIC_PARTITIONING_FAILED: &str = "DynamicPartitioning.MetadataExtractionFailed";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,18 +107,18 @@ struct ProcessingFailedRecord<'a> {
     lambda_arn: Option<&'a str>,
 }
 
-/// The `processing-failed` error-output object for records that failed transformation.
-pub fn processing_failed_object(
+/// The error-output object (of `error_type`) for records that failed transformation or
+/// partitioning.
+pub fn failed_object(
     stream: &DeliveryStreamRecord,
     destination: &S3Destination,
+    error_type: &str,
     failed: &[super::process::FailedItem],
     ending_ms: i64,
 ) -> Result<PutObject, String> {
     let oldest = failed.first().map_or(ending_ms, |f| f.item.arrival_ms);
     let time = zoned(destination, oldest)?;
-    let prefix = destination
-        .prefixes()?
-        .evaluate_error(&time, PROCESSING_FAILED);
+    let prefix = destination.prefixes()?.evaluate_error(&time, error_type);
     let stamp = super::object::suffix_time().format(&time);
     let key = format!(
         "{prefix}{}-{}-{stamp}-{}",

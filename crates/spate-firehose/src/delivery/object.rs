@@ -20,13 +20,20 @@ pub fn build<'a>(
     records: impl Iterator<Item = &'a [u8]>,
 ) -> Result<PutObject, String> {
     let time = zoned(destination, oldest_arrival_ms)?;
-    let prefixes = destination.prefixes()?;
-    let name = object_name(stream, &time);
-    let key = format!(
-        "{}{name}{}",
-        prefixes.prefix.evaluate(&time),
-        destination.extension()
-    );
+    let prefix = destination.prefixes()?.prefix.evaluate(&time);
+    build_at(stream, destination, &prefix, &time, records)
+}
+
+/// The object for `records` under an evaluated `prefix` (a dynamic partition's).
+pub fn build_at<'a>(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    prefix: &str,
+    time: &Zoned,
+    records: impl Iterator<Item = &'a [u8]>,
+) -> Result<PutObject, String> {
+    let name = object_name(stream, time);
+    let key = format!("{prefix}{name}{}", destination.extension());
     let body = compress(destination.compression, records, &name)
         .map_err(|e| format!("compressing the object: {e}"))?;
     Ok(PutObject {

@@ -18,7 +18,18 @@ enum Part {
     Timestamp(Pattern),
     RandomString,
     ErrorOutputType,
-    PartitionKey,
+    /// `!{partitionKeyFromQuery:k}` (lambda false) or `!{partitionKeyFromLambda:k}`.
+    PartitionKey {
+        lambda: bool,
+        key: String,
+    },
+}
+
+/// A record's dynamic partitioning keys, from MetadataExtraction and from a Lambda processor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartitionKeys {
+    pub query: std::collections::BTreeMap<String, String>,
+    pub lambda: std::collections::BTreeMap<String, String>,
 }
 
 /// A parsed prefix.
@@ -70,8 +81,37 @@ impl Prefix {
         self.has(|p| matches!(p, Part::Timestamp(_)))
     }
 
-    fn has_partition_key(&self) -> bool {
-        self.has(|p| matches!(p, Part::PartitionKey))
+    pub fn has_partition_key(&self) -> bool {
+        self.has(|p| matches!(p, Part::PartitionKey { .. }))
+    }
+
+    /// Whether it names a key from MetadataExtraction (`lambda` false) or from a Lambda
+    /// processor (`lambda` true).
+    pub fn uses_keys_from(&self, lambda: bool) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::PartitionKey { lambda: l, .. } if *l == lambda))
+    }
+
+    /// The prefix of an object of a dynamic partition: the keys must name every key the prefix
+    /// uses (the error names the one missing), and a value may not be empty.
+    pub fn evaluate_partition(&self, time: &Zoned, keys: &PartitionKeys) -> Result<String, String> {
+        for part in &self.parts {
+            if let Part::PartitionKey { lambda, key } = part {
+                let from = if *lambda { &keys.lambda } else { &keys.query };
+                if from.get(key).is_none_or(String::is_empty) {
+                    let source = if *lambda {
+                        "partitionKeyFromLambda"
+                    } else {
+                        "partitionKeyFromQuery"
+                    };
+                    return Err(format!("The record has no value for !{{{source}:{key}}}."));
+                }
+            }
+        }
+        // The prefix as written: with dynamic partitioning no default time layout is appended
+        // (the keys are the layout, as in AWS's examples).
+        Ok(self.render_with(time, "", keys))
     }
 
     /// The prefix of a delivered object whose oldest record arrived at `time`.
@@ -84,6 +124,10 @@ impl Prefix {
     }
 
     fn render(&self, time: &Zoned, error_type: &str) -> String {
+        self.render_with(time, error_type, &PartitionKeys::default())
+    }
+
+    fn render_with(&self, time: &Zoned, error_type: &str, keys: &PartitionKeys) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -91,7 +135,10 @@ impl Prefix {
                 Part::Timestamp(pattern) => out.push_str(&pattern.format(time)),
                 Part::RandomString => out.push_str(&random_string()),
                 Part::ErrorOutputType => out.push_str(error_type),
-                Part::PartitionKey => {}
+                Part::PartitionKey { lambda, key } => {
+                    let from = if *lambda { &keys.lambda } else { &keys.query };
+                    out.push_str(from.get(key).map_or("", String::as_str));
+                }
             }
         }
         out
@@ -107,7 +154,14 @@ fn expression(inner: &str) -> Result<Part, String> {
         ("firehose", "random-string") => Ok(Part::RandomString),
         ("firehose", "error-output-type") => Ok(Part::ErrorOutputType),
         ("firehose", other) => Err(format!("'{other}' is not a firehose namespace value")),
-        ("partitionKeyFromQuery" | "partitionKeyFromLambda", _) => Ok(Part::PartitionKey),
+        ("partitionKeyFromQuery", key) => Ok(Part::PartitionKey {
+            lambda: false,
+            key: key.to_string(),
+        }),
+        ("partitionKeyFromLambda", key) => Ok(Part::PartitionKey {
+            lambda: true,
+            key: key.to_string(),
+        }),
         (other, _) => Err(format!("'{other}' is not a valid namespace")),
     }
 }
@@ -122,7 +176,11 @@ pub struct Prefixes {
 
 impl Prefixes {
     /// Parses and checks both; the error is the full InvalidArgumentException message.
-    pub fn new(prefix: Option<&str>, error_prefix: Option<&str>) -> Result<Prefixes, String> {
+    pub fn new(
+        prefix: Option<&str>,
+        error_prefix: Option<&str>,
+        dynamic: bool,
+    ) -> Result<Prefixes, String> {
         let rule = |why: String| format!("{RULE_MESSAGE}{why}");
         let prefix = Prefix::parse(prefix.unwrap_or_default()).map_err(rule)?;
         let error_prefix = match error_prefix.filter(|p| !p.is_empty()) {
@@ -146,11 +204,21 @@ impl Prefixes {
                 ));
             }
         }
-        if prefix.has_partition_key()
-            || error_prefix.as_ref().is_some_and(Prefix::has_partition_key)
-        {
+        if error_prefix.as_ref().is_some_and(Prefix::has_partition_key) {
             return Err(rule(
-                "partitionKeyFromQuery and partitionKeyFromLambda need dynamic partitioning, which Spate does not support yet".into(),
+                "ErrorOutputPrefix cannot contain partitionKeyFromQuery or partitionKeyFromLambda"
+                    .into(),
+            ));
+        }
+        if prefix.has_partition_key() && !dynamic {
+            return Err(rule(
+                "partitionKeyFromQuery and partitionKeyFromLambda can be used only when dynamic partitioning is enabled".into(),
+            ));
+        }
+        if dynamic && error_prefix.is_none() {
+            return Err(rule(
+                "ErrorOutputPrefix cannot be null or empty when dynamic partitioning is enabled"
+                    .into(),
             ));
         }
         Ok(Prefixes {
@@ -199,7 +267,7 @@ mod tests {
     }
 
     fn prefixes(p: Option<&str>, e: Option<&str>) -> Result<Prefixes, String> {
-        Prefixes::new(p, e)
+        Prefixes::new(p, e, false)
     }
 
     #[test]

@@ -9,12 +9,16 @@
 //! exactly once, with `result` Ok (its `data` replaces the record), Dropped or
 //! ProcessingFailed.
 
+use super::prefix::PartitionKeys;
 use crate::model::Processing;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 use spate_wire::service::BoxFuture;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// A record's answer from a transformation function: result, decoded data, partition keys.
+type LambdaResult = (String, Option<Vec<u8>>, BTreeMap<String, String>);
 use std::io::Read;
 
 /// Runs a function for the Lambda processor: its JSON result, or why there is none (a function
@@ -29,6 +33,8 @@ pub struct Item {
     pub counter: u64,
     pub arrival_ms: i64,
     pub data: Vec<u8>,
+    /// Dynamic partitioning keys found so far.
+    pub keys: PartitionKeys,
 }
 
 /// A record that failed processing, with its original data.
@@ -53,6 +59,8 @@ pub struct Processors {
     gunzip: bool,
     cloudwatch_logs: bool,
     lambda: Option<LambdaProcessor>,
+    /// MetadataExtractionQuery (jq).
+    metadata_query: Option<String>,
     delimiter: Option<Vec<u8>>,
 }
 
@@ -84,6 +92,7 @@ impl Processors {
             gunzip: false,
             cloudwatch_logs: false,
             lambda: None,
+            metadata_query: None,
             delimiter: None,
         };
         for (kind, params) in &p.processors {
@@ -109,6 +118,19 @@ impl Processors {
                     "GZIP" => out.gunzip = true,
                     other => return Err(format!("Decompression CompressionFormat {other} is not supported: GZIP is.")),
                 },
+                "MetadataExtraction" => {
+                    let engine = param(params, "JsonParsingEngine").unwrap_or("JQ-1.6");
+                    if engine != "JQ-1.6" {
+                        return Err(format!(
+                            "JsonParsingEngine {engine} is not supported: JQ-1.6 is."
+                        ));
+                    }
+                    let query = param(params, "MetadataExtractionQuery").ok_or(
+                        "The MetadataExtraction processor needs a MetadataExtractionQuery parameter.",
+                    )?;
+                    super::jq::check(query)?;
+                    out.metadata_query = Some(query.to_string());
+                }
                 "CloudWatchLogProcessing" => {
                     out.cloudwatch_logs = param(params, "DataMessageExtraction") == Some("true");
                 }
@@ -116,6 +138,11 @@ impl Processors {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Whether a MetadataExtraction processor gives partitionKeyFromQuery keys.
+    pub fn extracts_metadata(&self) -> bool {
+        self.metadata_query.is_some()
     }
 
     /// Runs the processors over `items` (oldest first).
@@ -144,6 +171,9 @@ impl Processors {
                 ok: result.ok,
                 failed,
             };
+        }
+        if let Some(query) = &self.metadata_query {
+            done = extract_keys(done, query);
         }
         if let Some(delimiter) = &self.delimiter {
             for item in &mut done.ok {
@@ -185,6 +215,37 @@ fn log_messages(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             .collect()),
         _ => Err("The record is not a CloudWatch Logs DATA_MESSAGE or CONTROL_MESSAGE.".into()),
     }
+}
+
+/// The error code (and error-output-type) of records whose partition keys cannot be found.
+pub const METADATA_EXTRACTION_FAILED: &str = "DynamicPartitioning.MetadataExtractionFailed";
+
+/// MetadataExtraction: each record's keys from the query; a record it cannot evaluate fails.
+fn extract_keys(p: Processed, query: &str) -> Processed {
+    let found = match super::jq::extract(query, p.ok.iter().map(|i| i.data.as_slice())) {
+        Ok(found) => found,
+        Err(message) => vec![Err(message); p.ok.len()],
+    };
+    let mut out = Processed {
+        ok: Vec::new(),
+        failed: p.failed,
+    };
+    for (mut item, keys) in p.ok.into_iter().zip(found) {
+        match keys {
+            Ok(keys) => {
+                item.keys.query = keys;
+                out.ok.push(item);
+            }
+            Err(message) => out.failed.push(FailedItem {
+                item,
+                code: METADATA_EXTRACTION_FAILED.into(),
+                message,
+                attempts: 1,
+                lambda_arn: None,
+            }),
+        }
+    }
+    out
 }
 
 fn map_each(p: Processed, code: &str, f: impl Fn(&[u8]) -> Result<Vec<u8>, String>) -> Processed {
@@ -303,16 +364,20 @@ impl LambdaProcessor {
     fn apply(
         &self,
         chunk: Vec<Item>,
-        mut results: HashMap<String, (String, Option<Vec<u8>>)>,
+        mut results: HashMap<String, LambdaResult>,
         attempts: u32,
         out: &mut Processed,
     ) {
         for item in chunk {
-            let (status, data) = results
+            let (status, data, keys) = results
                 .remove(&item.counter.to_string())
                 .unwrap_or_default();
             match (status.as_str(), data) {
-                ("Ok", Some(data)) => out.ok.push(Item { data, ..item }),
+                ("Ok", Some(data)) => {
+                    let mut item = Item { data, ..item };
+                    item.keys.lambda = keys;
+                    out.ok.push(item);
+                }
                 ("Dropped", _) => {}
                 ("Ok", None) => out.failed.push(self.failed(
                     item,
@@ -341,12 +406,11 @@ impl LambdaProcessor {
     }
 }
 
-/// Each recordId's (result, decoded data); every id exactly once, or the invocation failed.
-#[allow(clippy::type_complexity)]
+/// Each recordId's result; every id exactly once, or the invocation failed.
 fn results(
     answer: &Value,
     ids: &[String],
-) -> Result<HashMap<String, (String, Option<Vec<u8>>)>, (String, String)> {
+) -> Result<HashMap<String, LambdaResult>, (String, String)> {
     let fail = |code: &str, message: String| Err((code.to_string(), message));
     let Some(records) = answer["records"].as_array() else {
         return fail(
@@ -365,7 +429,18 @@ fn results(
         }
         let data = r["data"].as_str().and_then(|d| STANDARD.decode(d).ok());
         let status = r["result"].as_str().unwrap_or_default().to_string();
-        if out.insert(id.clone(), (status, data)).is_some() {
+        let keys: BTreeMap<String, String> = r["metadata"]["partitionKeys"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+        if out.insert(id.clone(), (status, data, keys)).is_some() {
             return fail(
                 "Lambda.DuplicatedRecordId",
                 format!("The function answered recordId {id} twice."),

@@ -26,7 +26,10 @@ impl Invoke for Transformer {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let (broken, forgetful, arn) = (self.broken, self.forgetful, arn.to_string());
         Box::pin(async move {
-            assert_eq!(arn, "arn:aws:lambda:us-east-1:000000000000:function:t:$LATEST");
+            assert_eq!(
+                arn,
+                "arn:aws:lambda:us-east-1:000000000000:function:t:$LATEST"
+            );
             if broken {
                 return Err("{\"errorType\":\"Error\",\"errorMessage\":\"boom\"}".into());
             }
@@ -196,4 +199,118 @@ async fn processors_spate_does_not_run_are_refused_at_creation() {
         "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "MetadataExtraction"}]}}});
     let e = h.err("CreateDeliveryStream", body).await;
     assert!(e.message.contains("MetadataExtraction"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn dynamic_partitioning_writes_one_object_per_key_and_unkeyed_records_to_the_error_output() {
+    let h = Harness::new(instant_config()).await;
+    let config = json!({
+        "Prefix": "customer=!{partitionKeyFromQuery:customer}/day=!{timestamp:yyyy-MM-dd}/",
+        "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+        "DynamicPartitioningConfiguration": {"Enabled": true},
+        "ProcessingConfiguration": {"Enabled": true, "Processors": [
+            {"Type": "MetadataExtraction", "Parameters": [
+                {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer: .customer_id}"},
+                {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+            {"Type": "AppendDelimiterToRecord"}]},
+    });
+    h.create("s", config).await;
+    h.put_batch(
+        "s",
+        &[
+            br#"{"customer_id":"c1","n":1}"#,
+            br#"{"customer_id":"c2","n":2}"#,
+            br#"{"customer_id":"c1","n":3}"#,
+            b"not json",
+            br#"{"other":1}"#,
+        ],
+    )
+    .await;
+    h.flush("s").await.unwrap();
+    let mut objects: Vec<(String, Vec<u8>)> = h
+        .delivered()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("errors/"))
+        .collect();
+    objects.sort();
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    assert!(
+        objects[0].0.starts_with("customer=c1/day=2026-12-01/s-1-"),
+        "{}",
+        objects[0].0
+    );
+    assert_eq!(
+        objects[0].1,
+        b"{\"customer_id\":\"c1\",\"n\":1}\n{\"customer_id\":\"c1\",\"n\":3}\n"
+    );
+    assert!(
+        objects[1].0.starts_with("customer=c2/day=2026-12-01/"),
+        "{}",
+        objects[1].0
+    );
+    let errors: Vec<(String, Vec<u8>)> = h
+        .delivered()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("errors/"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .0
+            .starts_with("errors/DynamicPartitioning.MetadataExtractionFailed/"),
+        "{}",
+        errors[0].0
+    );
+    let lines: Vec<Value> = String::from_utf8(errors[0].1.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "the record that is not JSON and the one without the key"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"));
+}
+
+#[tokio::test]
+async fn dynamic_partitioning_needs_an_error_prefix_and_query_keys_need_a_query() {
+    let h = Harness::new(instant_config()).await;
+    let create = |extra: Value| {
+        let mut d = json!({"RoleARN": "arn:aws:iam::000000000000:role/firehose", "BucketARN": "arn:aws:s3:::bucket-1"});
+        d.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"DeliveryStreamName": "s", "ExtendedS3DestinationConfiguration": d})
+    };
+    let no_error_prefix =
+        create(json!({"Prefix": "a/", "DynamicPartitioningConfiguration": {"Enabled": true}}));
+    let e = h.err("CreateDeliveryStream", no_error_prefix).await;
+    assert!(
+        e.message.contains(
+            "ErrorOutputPrefix cannot be null or empty when dynamic partitioning is enabled"
+        ),
+        "{}",
+        e.message
+    );
+    let no_query = create(
+        json!({"Prefix": "a/!{partitionKeyFromQuery:k}/", "ErrorOutputPrefix": "e/!{firehose:error-output-type}/",
+        "DynamicPartitioningConfiguration": {"Enabled": true}}),
+    );
+    let e = h.err("CreateDeliveryStream", no_query).await;
+    assert!(e.message.contains("MetadataExtraction"), "{}", e.message);
+    let bad_query = create(
+        json!({"Prefix": "a/", "ErrorOutputPrefix": "e/!{firehose:error-output-type}/",
+        "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "MetadataExtraction", "Parameters": [
+            {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{a: .b"}]}]}}),
+    );
+    let e = h.err("CreateDeliveryStream", bad_query).await;
+    assert!(
+        e.message.contains("MetadataExtractionQuery"),
+        "{}",
+        e.message
+    );
 }

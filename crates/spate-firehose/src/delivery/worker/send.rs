@@ -3,13 +3,14 @@
 //! buffer's batches move there and back.
 
 use super::Worker;
-use crate::delivery::backup::processing_failed_object;
 use crate::delivery::backup::{
     error_object, Failed, Failure, DESTINATION_EXCEPTION, HTTP_ENDPOINT_FAILED,
 };
+use crate::delivery::backup::{failed_object, DYNAMIC_PARTITIONING_FAILED, PROCESSING_FAILED};
 use crate::delivery::http::{build_request, HttpSender, PostError};
 use crate::delivery::object::build;
-use crate::delivery::process::{Item, Processed, Processors};
+use crate::delivery::partition;
+use crate::delivery::process::{FailedItem, Item, Processed, Processors};
 use crate::ids::uuid_v4;
 use crate::model::{DeliveryStreamRecord, HttpDestination, S3Destination};
 use crate::seal::SealKeys;
@@ -42,21 +43,17 @@ fn opened<'a>(
         .collect()
 }
 
-/// The object for the records that passed transformation; `None` if none did.
-async fn processed_object(
+/// The objects for the records that passed transformation (one per dynamic partition), and
+/// the records no object could take.
+async fn processed_objects(
     stream: &DeliveryStreamRecord,
     destination: &S3Destination,
-    oldest: Option<i64>,
+    oldest: i64,
     processed: Arc<Processed>,
-) -> Result<Option<PutObject>, String> {
-    if processed.ok.is_empty() {
-        return Ok(None);
-    }
+) -> Result<(Vec<PutObject>, Vec<FailedItem>), String> {
     let (record, destination) = (stream.clone(), destination.clone());
-    let oldest = oldest.unwrap_or_default();
     tokio::task::spawn_blocking(move || {
-        let records = processed.ok.iter().map(|i| i.data.as_slice());
-        build(&record, &destination, oldest, records).map(Some)
+        partition::objects(&record, &destination, oldest, &processed)
     })
     .await
     .map_err(|e| format!("preparing the delivery: {e}"))?
@@ -103,22 +100,20 @@ impl Worker {
     ) -> Result<(), String> {
         let processing = destination.processing.as_ref();
         let processors = processing.map(Processors::of).transpose()?.flatten();
-        let object = match processors {
-            None => Some(self.object(stream, destination).await?),
+        let objects = match processors {
+            None => vec![self.object(stream, destination).await?],
             Some(processors) => {
                 let processed = self.process(stream, &processors).await?;
-                self.write_failures(stream, destination, &processed).await?;
-                processed_object(
-                    stream,
-                    destination,
-                    self.buffer.oldest_arrival_ms,
-                    processed,
-                )
-                .await?
+                let oldest = self.buffer.oldest_arrival_ms.unwrap_or_default();
+                let (objects, unplaced) =
+                    processed_objects(stream, destination, oldest, processed.clone()).await?;
+                self.write_failures(stream, destination, &processed, unplaced)
+                    .await?;
+                objects
             }
         };
         // Every record may have been dropped or failed: then there is no object.
-        if let Some(object) = object {
+        for object in objects {
             self.objects.put(object).await.map_err(|e| e.to_string())?;
         }
         // S3BackupMode Enabled: the source records also go to the backup bucket. (Without
@@ -155,6 +150,7 @@ impl Worker {
                             counter,
                             arrival_ms,
                             data: data.into_owned(),
+                            keys: Default::default(),
                         })
                         .collect::<Vec<_>>(),
                 )
@@ -178,21 +174,33 @@ impl Worker {
         Ok(done)
     }
 
-    /// Writes the records that failed transformation to the `processing-failed` output (once
-    /// per batch).
+    /// Writes the records that failed transformation or partitioning to the error output,
+    /// one object per error type, once per batch.
     async fn write_failures(
         &mut self,
         stream: &DeliveryStreamRecord,
         destination: &S3Destination,
         processed: &Processed,
+        unplaced: Vec<FailedItem>,
     ) -> Result<(), String> {
-        if self.batch.failures_written || processed.failed.is_empty() {
+        if self.batch.failures_written {
             return Ok(());
         }
         let now = self.registry.now();
-        let object = processing_failed_object(stream, destination, &processed.failed, now)?;
-        let written = self.objects.put(object).await;
-        written.map_err(|e| format!("writing records that failed processing: {e}"))?;
+        let mut by_type: std::collections::BTreeMap<&str, Vec<FailedItem>> = Default::default();
+        for f in processed.failed.iter().cloned().chain(unplaced) {
+            let error_type = if f.code.starts_with("DynamicPartitioning.") {
+                DYNAMIC_PARTITIONING_FAILED
+            } else {
+                PROCESSING_FAILED
+            };
+            by_type.entry(error_type).or_default().push(f);
+        }
+        for (error_type, failed) in by_type {
+            let object = failed_object(stream, destination, error_type, &failed, now)?;
+            let written = self.objects.put(object).await;
+            written.map_err(|e| format!("writing records that failed processing: {e}"))?;
+        }
         self.batch.failures_written = true;
         Ok(())
     }
