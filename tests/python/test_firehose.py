@@ -318,3 +318,32 @@ def test_encryption_at_rest_seals_records_in_the_data_directory(server, firehose
     flush(server.endpoint, name)
     [(_, body)] = objects(seaweedfs.client(), bucket)
     assert body == marker
+
+
+def test_dynamic_partitioning_with_jq_writes_one_prefix_per_key(firehose, server, seaweedfs, bucket):
+    """100 customers, one jq MetadataExtraction query: 100 prefixes, each with its own records."""
+    name = unique("dp")
+    firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}",
+        "Prefix": "customer_id=!{partitionKeyFromQuery:customer_id}/",
+        "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+        "DynamicPartitioningConfiguration": {"Enabled": True},
+        "ProcessingConfiguration": {"Enabled": True, "Processors": [
+            {"Type": "MetadataExtraction", "Parameters": [
+                {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer_id: .customer.id}"},
+                {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+            {"Type": "AppendDelimiterToRecord"}]},
+    })
+
+    records = [{"Data": json.dumps({"customer": {"id": f"c{i % 100:03d}"}, "n": i}).encode()} for i in range(300)]
+    for start in range(0, 300, 100):
+        out = firehose.put_record_batch(DeliveryStreamName=name, Records=records[start:start + 100])
+        assert out["FailedPutCount"] == 0
+    flush(server.endpoint, name)
+    delivered = objects(seaweedfs.client(), bucket)
+    prefixes = {key.split("/")[0] for key, _ in delivered}
+    assert len(prefixes) == 100, sorted(prefixes)[:5]
+    for key, body in delivered:
+        customer = key.split("/")[0].removeprefix("customer_id=")
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        assert len(lines) == 3 and all(line["customer"]["id"] == customer for line in lines), key
