@@ -48,6 +48,10 @@ class SeaweedFS:
         args = [
             weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             "-admin.ui=false", "-webdav=false",
+            # Every bucket is a collection with volumes of its own; by default the slots are free
+            # disk space / 128 MB, which a full test run's buckets use up on a busy disk ("No
+            # writable volumes and no free volumes left"). Volumes are sparse, so allow many.
+            "-volume.max=2000", "-master.volumeSizeLimitMB=64",
             *[f"-{flag}={port}" for flag, port in self.ports.items()],
         ]
         log = open(self.root / "weed.log", "wb")

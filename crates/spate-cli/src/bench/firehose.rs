@@ -52,6 +52,11 @@ pub struct FirehoseArgs {
     pub s3_endpoint: Option<String>,
     #[arg(long)]
     pub buckets_dir: Option<std::path::PathBuf>,
+    /// Dynamic partitioning over this many keys: records are JSON (`{"k": …, "d": …}`), a
+    /// created stream extracts `k` with a jq MetadataExtraction query and writes one prefix
+    /// per key.
+    #[arg(long, default_value_t = 0)]
+    pub partition_keys: u32,
 }
 
 const FIREHOSE: &str = "Firehose_20150804";
@@ -79,11 +84,23 @@ async fn ensure_stream(
     args: &FirehoseArgs,
     size_mb: u32,
     interval: u32,
+    partitioned: bool,
 ) -> Result<(), String> {
-    let body = json!({"DeliveryStreamName": name, "ExtendedS3DestinationConfiguration": {
+    let mut body = json!({"DeliveryStreamName": name, "ExtendedS3DestinationConfiguration": {
         "RoleARN": "arn:aws:iam::000000000000:role/firehose", "BucketARN": format!("arn:aws:s3:::{bucket}"),
         "CompressionFormat": args.compression, "Prefix": format!("{name}/"),
         "BufferingHints": {"SizeInMBs": size_mb, "IntervalInSeconds": interval}}});
+    if partitioned && args.partition_keys > 0 {
+        let d = &mut body["ExtendedS3DestinationConfiguration"];
+        d["Prefix"] = json!(format!("{name}/k=!{{partitionKeyFromQuery:k}}/"));
+        d["ErrorOutputPrefix"] = json!(format!("{name}-errors/!{{firehose:error-output-type}}/"));
+        d["DynamicPartitioningConfiguration"] = json!({"Enabled": true});
+        d["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [
+            {"Type": "MetadataExtraction", "Parameters": [
+                {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{k: .k}"},
+                {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+            {"Type": "AppendDelimiterToRecord"}]});
+    }
     match call(client, "CreateDeliveryStream", body).await {
         Ok(_) => {}
         Err(e) if e.contains("ResourceInUseException") => return Ok(()),
@@ -117,7 +134,7 @@ async fn progress(client: &KinesisClient, name: &str) -> Option<DeliveryProgress
 
 /// One PutRecordBatch body of distinct records of random letters and digits ending in a
 /// newline, so compression sees text like real log lines rather than one repeated byte.
-fn batch_body(name: &str, batch: usize, record_size: usize, seed: u64) -> Vec<u8> {
+fn batch_body(name: &str, batch: usize, record_size: usize, seed: u64, keys: u32) -> Vec<u8> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut state = seed | 1;
     let mut next = move || {
@@ -131,6 +148,13 @@ fn batch_body(name: &str, batch: usize, record_size: usize, seed: u64) -> Vec<u8
             let mut data: Vec<u8> = (0..record_size.saturating_sub(1))
                 .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
                 .collect();
+            if keys > 0 {
+                // JSON for the jq query: {"k": "kNNN", "d": "<text>"}, about record_size bytes.
+                let text =
+                    String::from_utf8_lossy(&data[..data.len().saturating_sub(20)]).into_owned();
+                let record = json!({"k": format!("k{:03}", next() % u64::from(keys)), "d": text});
+                return json!({"Data": STANDARD.encode(record.to_string())});
+            }
             data.push(b'\n');
             json!({"Data": STANDARD.encode(&data)})
         })
@@ -149,7 +173,13 @@ async fn ingest(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(7);
-    let body = batch_body(&args.target.stream, args.batch, args.record_size, seed);
+    let body = batch_body(
+        &args.target.stream,
+        args.batch,
+        args.record_size,
+        seed,
+        args.partition_keys,
+    );
     let body = Arc::new(body);
     let started = Instant::now();
     let (stop, records) = (
@@ -218,7 +248,8 @@ async fn latency(
     store: &dyn ObjectStore,
 ) -> Result<Latencies, String> {
     let name = format!("{}-latency", args.target.stream);
-    ensure_stream(client, &name, bucket, args, 1, 0).await?;
+    // The latency stream takes plain records: never partitioned.
+    ensure_stream(client, &name, bucket, args, 1, 0, false).await?;
     let prefix = format!("{name}/");
     let mut latencies = Latencies::default();
     for _ in 0..args.latency_samples {
@@ -301,6 +332,7 @@ pub async fn run(args: FirehoseArgs) -> Result<(), String> {
             &args,
             args.size_mb,
             args.interval_secs,
+            true,
         )
         .await?;
     }
