@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Objects of one delivery (dynamic partitions) written at once, at most.
+const PARALLEL_OBJECT_WRITES: usize = 8;
+
 /// A buffered record as delivered: (position, arrival, data).
 type Opened<'a> = (u64, i64, Cow<'a, [u8]>);
 
@@ -112,9 +115,18 @@ impl Worker {
                 objects
             }
         };
-        // Every record may have been dropped or failed: then there is no object.
-        for object in objects {
-            self.objects.put(object).await.map_err(|e| e.to_string())?;
+        // Every record may have been dropped or failed: then there is no object. Dynamic
+        // partitions' objects are written a few at a time.
+        let mut objects = objects.into_iter().peekable();
+        while objects.peek().is_some() {
+            let mut writes = tokio::task::JoinSet::new();
+            for object in objects.by_ref().take(PARALLEL_OBJECT_WRITES) {
+                let store = self.objects.clone();
+                writes.spawn(async move { store.put(object).await });
+            }
+            while let Some(written) = writes.join_next().await {
+                written.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+            }
         }
         // S3BackupMode Enabled: the source records also go to the backup bucket. (Without
         // record transformation they are the records just delivered.)
