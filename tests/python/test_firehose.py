@@ -347,3 +347,27 @@ def test_dynamic_partitioning_with_jq_writes_one_prefix_per_key(firehose, server
         customer = key.split("/")[0].removeprefix("customer_id=")
         lines = [json.loads(line) for line in body.decode().splitlines()]
         assert len(lines) == 3 and all(line["customer"]["id"] == customer for line in lines), key
+
+
+def test_kpl_aggregates_and_json_sub_records_are_deaggregated(firehose, server, seaweedfs, bucket):
+    """Aggregates made by aws-kinesis-agg (an independent KPL format implementation)."""
+    from aws_kinesis_agg.aggregator import RecordAggregator
+
+    name = unique("deagg")
+    firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": "out/",
+        "ProcessingConfiguration": {"Enabled": True, "Processors": [
+            {"Type": "RecordDeAggregation", "Parameters": [{"ParameterName": "SubRecordType", "ParameterValue": "JSON"}]},
+            {"Type": "AppendDelimiterToRecord"}]},
+    })
+    aggregator = RecordAggregator()
+    for i in range(5):
+        aggregator.add_user_record(f"pk-{i}", json.dumps({"n": i}).encode())
+    _, _, aggregated = aggregator.clear_and_get().get_contents()
+    firehose.put_record_batch(DeliveryStreamName=name, Records=[
+        {"Data": aggregated},
+        {"Data": b'{"n":5}{"n":6}\n{"n":7}'},
+    ])
+    flush(server.endpoint, name)
+    lines = b"".join(body for _, body in objects(seaweedfs.client(), bucket)).splitlines()
+    assert [json.loads(line)["n"] for line in lines] == list(range(8))

@@ -7,6 +7,7 @@
 
 mod backup;
 pub mod compress;
+pub mod deaggregate;
 pub mod http;
 pub mod javatime;
 pub mod jq;

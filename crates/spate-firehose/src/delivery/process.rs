@@ -1,5 +1,6 @@
-//! Record transformation (ProcessingConfiguration), in AWS's processor order: Decompression,
-//! CloudWatchLogProcessing, Lambda, AppendDelimiterToRecord. Records a processor cannot handle
+//! Record transformation (ProcessingConfiguration), in AWS's processor order:
+//! RecordDeAggregation, Decompression, CloudWatchLogProcessing, Lambda, MetadataExtraction,
+//! AppendDelimiterToRecord. Records a processor cannot handle
 //! leave the batch as failed records for the `processing-failed` error output, in the error
 //! format of Firehose's guide ("Handle failure in data transformation").
 //!
@@ -56,6 +57,7 @@ pub struct Processed {
 /// The processors of an enabled ProcessingConfiguration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Processors {
+    deaggregate: Option<super::deaggregate::SubRecords>,
     gunzip: bool,
     cloudwatch_logs: bool,
     lambda: Option<LambdaProcessor>,
@@ -89,6 +91,7 @@ impl Processors {
             return Ok(None);
         }
         let mut out = Processors {
+            deaggregate: None,
             gunzip: false,
             cloudwatch_logs: false,
             lambda: None,
@@ -118,6 +121,11 @@ impl Processors {
                     "GZIP" => out.gunzip = true,
                     other => return Err(format!("Decompression CompressionFormat {other} is not supported: GZIP is.")),
                 },
+                "RecordDeAggregation" => {
+                    let kind = param(params, "SubRecordType");
+                    let delimiter = param(params, "Delimiter");
+                    out.deaggregate = Some(super::deaggregate::SubRecords::of(kind, delimiter)?);
+                }
                 "MetadataExtraction" => {
                     let engine = param(params, "JsonParsingEngine").unwrap_or("JQ-1.6");
                     if engine != "JQ-1.6" {
@@ -157,6 +165,9 @@ impl Processors {
             ok: items,
             failed: Vec::new(),
         };
+        if let Some(sub) = &self.deaggregate {
+            done = expand_each(done, "RecordDeAggregation.Failed", |d| sub.split(d));
+        }
         if self.gunzip {
             done = map_each(done, "Decompression.Failed", gunzip);
         }

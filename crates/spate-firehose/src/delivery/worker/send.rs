@@ -125,7 +125,9 @@ impl Worker {
                 writes.spawn(async move { store.put(object).await });
             }
             while let Some(written) = writes.join_next().await {
-                written.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+                written
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
             }
         }
         // S3BackupMode Enabled: the source records also go to the backup bucket. (Without
