@@ -46,6 +46,24 @@ struct ErrorRecord<'a> {
     data_id: String,
 }
 
+/// The key of an error-output object of `error_type` whose oldest record arrived at `oldest`.
+fn error_key(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    error_type: &str,
+    oldest: i64,
+) -> Result<String, String> {
+    let time = zoned(destination, oldest)?;
+    let prefix = destination.prefixes()?.evaluate_error(&time, error_type);
+    let stamp = super::object::suffix_time().format(&time);
+    Ok(format!(
+        "{prefix}{}-{}-{stamp}-{}",
+        stream.name,
+        stream.version,
+        uuid_v4()
+    ))
+}
+
 /// The error-output object for `records` (oldest first).
 pub fn error_object<'a>(
     stream: &DeliveryStreamRecord,
@@ -55,17 +73,7 @@ pub fn error_object<'a>(
 ) -> Result<PutObject, String> {
     let mut records = records.peekable();
     let oldest = records.peek().map_or(failure.ending_ms, |r| r.arrival_ms);
-    let time = zoned(destination, oldest)?;
-    let prefix = destination
-        .prefixes()?
-        .evaluate_error(&time, failure.error_type);
-    let stamp = super::object::suffix_time().format(&time);
-    let key = format!(
-        "{prefix}{}-{}-{stamp}-{}",
-        stream.name,
-        stream.version,
-        uuid_v4()
-    );
+    let key = error_key(stream, destination, failure.error_type, oldest)?;
     let mut body = Vec::new();
     for record in records {
         let line = ErrorRecord {
@@ -117,15 +125,7 @@ pub fn failed_object(
     ending_ms: i64,
 ) -> Result<PutObject, String> {
     let oldest = failed.first().map_or(ending_ms, |f| f.item.arrival_ms);
-    let time = zoned(destination, oldest)?;
-    let prefix = destination.prefixes()?.evaluate_error(&time, error_type);
-    let stamp = super::object::suffix_time().format(&time);
-    let key = format!(
-        "{prefix}{}-{}-{stamp}-{}",
-        stream.name,
-        stream.version,
-        uuid_v4()
-    );
+    let key = error_key(stream, destination, error_type, oldest)?;
     let mut body = Vec::new();
     for f in failed {
         let line = ProcessingFailedRecord {
