@@ -150,3 +150,19 @@ def test_plain_http_urls_need_the_operators_permission(factory, seaweedfs):
     with aws_error("ValidationException", "Member must satisfy regular expression pattern: https://.*"):
         create(firehose, "http://127.0.0.1:9/", "any-bucket")
     server.stop()
+
+
+def test_records_are_transformed_before_they_are_posted(firehose, receiver, seaweedfs, bucket):
+    """JSON sub-records split and delimited; a record that is not JSON goes to the S3 error output."""
+    processing = {"Enabled": True, "Processors": [
+        {"Type": "RecordDeAggregation", "Parameters": [{"ParameterName": "SubRecordType", "ParameterValue": "JSON"}]},
+        {"Type": "AppendDelimiterToRecord"}]}
+    name = create(firehose, receiver.url, bucket, ProcessingConfiguration=processing)
+    put(firehose, name, [b'{"a":1}{"a":2}', b"[1, 2]"])
+    [delivery] = wait(receiver.accepted)
+    assert delivery.records == [b'{"a":1}\n', b'{"a":2}\n']
+    [(key, body)] = wait(lambda: backup_objects(seaweedfs, bucket))
+    assert "processing-failed" in key
+    failed = json.loads(body.splitlines()[0])
+    assert failed["errorCode"] == "RecordDeAggregation.Failed"
+    assert base64.b64decode(failed["rawData"]) == b"[1, 2]"

@@ -249,14 +249,33 @@ impl Worker {
             )
         };
         let (destination, id, now) = (http.clone(), request_id.clone(), self.registry.now());
-        let (record, seal) = (stream.clone(), self.seal.clone());
-        let request = self
-            .with_batches(move |batches| {
-                let records = opened(&seal, &record, batches)?;
-                let records = records.iter().map(|r| r.2.as_ref());
-                build_request(&destination, &source_arn, &id, now, records)
-            })
-            .await??;
+        let processing = http.processing.as_ref();
+        let request = match processing.map(Processors::of).transpose()?.flatten() {
+            Some(processors) => {
+                // Transformed records are posted; those that failed go to the S3 error output.
+                let processed = self.process(stream, &processors).await?;
+                self.write_failures(stream, &http.s3, &processed, Vec::new())
+                    .await?;
+                if processed.ok.is_empty() {
+                    return Ok(());
+                }
+                tokio::task::spawn_blocking(move || {
+                    let records = processed.ok.iter().map(|i| i.data.as_slice());
+                    build_request(&destination, &source_arn, &id, now, records)
+                })
+                .await
+                .map_err(|e| format!("preparing the delivery: {e}"))??
+            }
+            None => {
+                let (record, seal) = (stream.clone(), self.seal.clone());
+                self.with_batches(move |batches| {
+                    let records = opened(&seal, &record, batches)?;
+                    let records = records.iter().map(|r| r.2.as_ref());
+                    build_request(&destination, &source_arn, &id, now, records)
+                })
+                .await??
+            }
+        };
         match sender.send(request, &request_id).await {
             Ok(()) if http.backup_all => self.write_object(stream, &http.s3).await,
             Ok(()) => Ok(()),
