@@ -36,6 +36,69 @@ pub struct Item {
     pub data: Vec<u8>,
     /// Dynamic partitioning keys found so far.
     pub keys: PartitionKeys,
+    /// KinesisStreamAsSource: where the record came from.
+    pub kinesis: Option<KinesisMetadata>,
+}
+
+/// What the transformation event says of where records come from.
+#[derive(Debug, Clone, Default)]
+pub struct EventContext {
+    pub region: String,
+    /// KinesisStreamAsSource: the Kinesis stream's ARN.
+    pub source_arn: Option<String>,
+}
+
+/// A KinesisStreamAsSource record's origin (`kinesisRecordMetadata` of the transformation
+/// event), kept in the key of the record's copy in Firehose's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KinesisMetadata {
+    pub shard_id: String,
+    pub sequence_number: String,
+    pub arrival_ms: i64,
+    pub partition_key: String,
+}
+
+impl KinesisMetadata {
+    pub fn of(
+        shard: &spate_streams::reader::SourceShard,
+        record: &spate_streams::reader::SourceRecord,
+    ) -> KinesisMetadata {
+        KinesisMetadata {
+            shard_id: shard.shard_id(),
+            sequence_number: shard.sequence_number(record),
+            arrival_ms: record.arrival_ms,
+            partition_key: record.partition_key.clone(),
+        }
+    }
+
+    /// `shardId|sequenceNumber|arrival|partitionKey` (the key last: it may hold `|`).
+    pub fn encode(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.shard_id, self.sequence_number, self.arrival_ms, self.partition_key
+        )
+    }
+
+    /// The metadata in a log record's key; `None` for Direct PUT records (no key).
+    pub fn decode(key: &str) -> Option<KinesisMetadata> {
+        let mut parts = key.splitn(4, '|');
+        Some(KinesisMetadata {
+            shard_id: parts.next()?.to_string(),
+            sequence_number: parts.next()?.to_string(),
+            arrival_ms: parts.next()?.parse().ok()?,
+            partition_key: parts.next()?.to_string(),
+        })
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "shardId": self.shard_id,
+            "partitionKey": self.partition_key,
+            "approximateArrivalTimestamp": self.arrival_ms,
+            "sequenceNumber": self.sequence_number,
+            "subsequenceNumber": 0,
+        })
+    }
 }
 
 /// A record that failed processing, with its original data.
@@ -159,7 +222,7 @@ impl Processors {
         items: Vec<Item>,
         invoker: Option<&dyn Invoke>,
         stream_arn: &str,
-        region: &str,
+        ctx: &EventContext,
     ) -> Processed {
         let mut done = Processed {
             ok: items,
@@ -176,7 +239,7 @@ impl Processors {
         }
         if let Some(lambda) = &self.lambda {
             let (ok, mut failed) = (std::mem::take(&mut done.ok), done.failed);
-            let mut result = lambda.run(ok, invoker, stream_arn, region).await;
+            let mut result = lambda.run(ok, invoker, stream_arn, ctx).await;
             failed.append(&mut result.failed);
             done = Processed {
                 ok: result.ok,
@@ -296,7 +359,7 @@ impl LambdaProcessor {
         items: Vec<Item>,
         invoker: Option<&dyn Invoke>,
         stream_arn: &str,
-        region: &str,
+        ctx: &EventContext,
     ) -> Processed {
         let mut out = Processed::default();
         let mut chunk: Vec<Item> = Vec::new();
@@ -308,7 +371,7 @@ impl LambdaProcessor {
                     std::mem::take(&mut chunk),
                     invoker,
                     stream_arn,
-                    region,
+                    ctx,
                     &mut out,
                 )
                 .await;
@@ -318,7 +381,7 @@ impl LambdaProcessor {
             chunk.push(item);
         }
         if !chunk.is_empty() {
-            self.invoke_chunk(chunk, invoker, stream_arn, region, &mut out)
+            self.invoke_chunk(chunk, invoker, stream_arn, ctx, &mut out)
                 .await;
         }
         out
@@ -329,23 +392,31 @@ impl LambdaProcessor {
         chunk: Vec<Item>,
         invoker: Option<&dyn Invoke>,
         stream_arn: &str,
-        region: &str,
+        ctx: &EventContext,
         out: &mut Processed,
     ) {
         let ids: Vec<String> = chunk.iter().map(|i| i.counter.to_string()).collect();
         let records: Vec<Value> = chunk
             .iter()
             .zip(&ids)
-            .map(|(i, id)| json!({"recordId": id, "approximateArrivalTimestamp": i.arrival_ms, "data": STANDARD.encode(&i.data)}))
+            .map(|(i, id)| {
+                let mut r = json!({"recordId": id, "approximateArrivalTimestamp": i.arrival_ms, "data": STANDARD.encode(&i.data)});
+                if let Some(k) = &i.kinesis {
+                    r["kinesisRecordMetadata"] = k.json();
+                }
+                r
+            })
             .collect();
-        let event = json!({
+        let mut event = json!({
             "invocationId": crate::ids::uuid_v4(),
             "deliveryStreamArn": stream_arn,
-            "region": region,
+            "region": ctx.region,
             "records": records,
-        })
-        .to_string()
-        .into_bytes();
+        });
+        if let Some(source) = &ctx.source_arn {
+            event["sourceKinesisStreamArn"] = json!(source);
+        }
+        let event = event.to_string().into_bytes();
         let mut last = ("Lambda.FunctionError".to_string(), String::new());
         for attempt in 1..=self.retries + 1 {
             let answer = match invoker {

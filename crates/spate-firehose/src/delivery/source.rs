@@ -7,6 +7,7 @@
 //! the log, so a crash loses nothing: records copied but not yet recorded are copied again
 //! (at-least-once, as Firehose promises).
 
+use super::process::KinesisMetadata;
 use super::{DeliveryStatus, Statuses, Stop};
 use crate::store::{Registry, SourceProgress};
 use spate_log::{AppendRecord, RecordLog};
@@ -114,9 +115,11 @@ impl Pump {
                 .await
                 .map_err(|e| e.message)?;
             if !read.records.is_empty() {
+                // The Kinesis record's metadata rides in the log record's key, for the
+                // transformation event's kinesisRecordMetadata.
                 let appends = read.records.into_iter().map(|r| AppendRecord {
                     shard: self.log_id,
-                    partition_key: String::new(),
+                    partition_key: KinesisMetadata::of(&shard, &r).encode(),
                     data: r.data,
                     sealed: false,
                 });

@@ -138,3 +138,59 @@ async fn such_a_stream_takes_no_puts_and_needs_an_existing_stream() {
         "This operation is not permitted on KinesisStreamAsSource delivery stream type."
     );
 }
+
+/// Keeps every transformation event and answers each record Ok, unchanged.
+#[derive(Default)]
+struct EventKeeper(std::sync::Mutex<Vec<Value>>);
+
+impl crate::delivery::process::Invoke for EventKeeper {
+    fn invoke(
+        &self,
+        _arn: &str,
+        event: Vec<u8>,
+    ) -> spate_wire::service::BoxFuture<Result<Value, String>> {
+        let event: Value = serde_json::from_slice(&event).expect("event");
+        let records: Vec<Value> = event["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|r| json!({"recordId": r["recordId"], "result": "Ok", "data": r["data"]}))
+            .collect();
+        self.0.lock().unwrap().push(event);
+        Box::pin(async move { Ok(json!({ "records": records })) })
+    }
+}
+
+#[tokio::test]
+async fn transformation_events_of_kinesis_records_carry_their_metadata() {
+    let h = Harness::instant().await;
+    h.kinesis(
+        "CreateStream",
+        json!({"StreamName": "src", "ShardCount": 1}),
+    )
+    .await;
+    let keeper = std::sync::Arc::new(EventKeeper::default());
+    h.firehose.set_invoker(keeper.clone());
+    let body = json!({
+        "DeliveryStreamName": "fromk",
+        "DeliveryStreamType": "KinesisStreamAsSource",
+        "KinesisStreamSourceConfiguration": {
+            "KinesisStreamARN": STREAM_ARN, "RoleARN": "arn:aws:iam::000000000000:role/r"},
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::000000000000:role/r", "BucketARN": "arn:aws:s3:::bucket-1",
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
+                {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:t"}]}]}}});
+    h.call("CreateDeliveryStream", body).await.expect("create");
+    put(&h, "user|1", b"x\n").await;
+    delivered_after_flush(&h, "fromk", 1).await;
+    let events = keeper.0.lock().unwrap().clone();
+    assert_eq!(events[0]["sourceKinesisStreamArn"], STREAM_ARN);
+    let meta = &events[0]["records"][0]["kinesisRecordMetadata"];
+    assert_eq!(meta["shardId"], "shardId-000000000000");
+    assert_eq!(
+        meta["partitionKey"], "user|1",
+        "a key holding the separator survives"
+    );
+    assert_eq!(meta["sequenceNumber"].as_str().map(str::len), Some(56));
+    assert_eq!(meta["subsequenceNumber"], 0);
+}

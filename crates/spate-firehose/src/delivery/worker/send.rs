@@ -10,8 +10,11 @@ use crate::delivery::backup::{failed_object, DYNAMIC_PARTITIONING_FAILED, PROCES
 use crate::delivery::http::{build_request, HttpSender, PostError};
 use crate::delivery::object::build;
 use crate::delivery::partition;
-use crate::delivery::process::{FailedItem, Item, Processed, Processors};
+use crate::delivery::process::{
+    EventContext, FailedItem, Item, KinesisMetadata, Processed, Processors,
+};
 use crate::ids::uuid_v4;
+use crate::model::Source;
 use crate::model::{DeliveryStreamRecord, HttpDestination, S3Destination};
 use crate::seal::SealKeys;
 use spate_log::ReadBatch;
@@ -156,18 +159,19 @@ impl Worker {
         let (record, seal) = (stream.clone(), self.seal.clone());
         let items = self
             .with_batches(move |batches| {
-                let records = opened(&seal, &record, batches)?;
-                Ok::<_, String>(
-                    records
-                        .into_iter()
-                        .map(|(counter, arrival_ms, data)| Item {
-                            counter,
-                            arrival_ms,
-                            data: data.into_owned(),
+                batches
+                    .iter()
+                    .flat_map(|b| b.records())
+                    .map(|r| {
+                        Ok(Item {
+                            counter: r.counter,
+                            arrival_ms: r.arrival_ms,
+                            data: seal.open(&record, r.data, r.sealed)?.into_owned(),
                             keys: Default::default(),
+                            kinesis: KinesisMetadata::decode(r.partition_key),
                         })
-                        .collect::<Vec<_>>(),
-                )
+                    })
+                    .collect::<Result<Vec<_>, String>>()
             })
             .await??;
         let invoker = self
@@ -180,9 +184,14 @@ impl Worker {
             "arn:aws:firehose:{}:{}:deliverystream/{}",
             config.region, config.account_id, stream.name
         );
-        let done = processors
-            .run(items, invoker.as_deref(), &arn, &config.region)
-            .await;
+        let ctx = EventContext {
+            region: config.region.clone(),
+            source_arn: match &stream.source {
+                Source::KinesisStream { stream_arn, .. } => Some(stream_arn.clone()),
+                _ => None,
+            },
+        };
+        let done = processors.run(items, invoker.as_deref(), &arn, &ctx).await;
         let done = Arc::new(done);
         self.batch.processed = Some(done.clone());
         Ok(done)
