@@ -154,10 +154,14 @@ pub enum ObjectTarget {
 /// The front door's settings (see `spate_server::ServerOptions` for what each bounds).
 #[derive(Args, Debug, Default)]
 pub struct ServerArgs {
-    /// Credentials check: `presence` (SigV4 parts must be present and well formed; signatures
-    /// are not verified yet) or `none`.
+    /// Credentials check without a credentials file: `presence` (SigV4 parts must be present
+    /// and well formed) or `none`.
     #[arg(long, env = "SPATE_AUTH")]
     pub auth: Option<String>,
+    /// The access keys Spate accepts (TOML, `[[credentials]]` tables): with it every request's
+    /// SigV4 signature is verified.
+    #[arg(long, env = "SPATE_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
     /// Connections open at once.
     #[arg(long, env = "SPATE_CONNECTIONS_MAX")]
     pub connections_max: Option<usize>,
@@ -220,6 +224,7 @@ struct FileConfig {
     master_key_file: Option<PathBuf>,
     kms_key_ids: Option<Vec<String>>,
     auth: Option<String>,
+    credentials_file: Option<PathBuf>,
     connections_max: Option<usize>,
     max_body_bytes: Option<usize>,
     header_read_timeout_ms: Option<u64>,
@@ -269,8 +274,17 @@ fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, 
         Some("none") => AuthMode::None,
         Some(other) => return Err(format!("--auth {other}: expected presence or none")),
     };
+    let credentials = match args
+        .credentials_file
+        .as_ref()
+        .or(file.credentials_file.as_ref())
+    {
+        Some(path) => Some(std::sync::Arc::new(spate_auth::Credentials::load(path)?)),
+        None => None,
+    };
     Ok(ServerOptions {
         auth,
+        credentials,
         connections_max: pick!(args, file, connections_max, d.connections_max),
         max_body_bytes: pick!(args, file, max_body_bytes, d.max_body_bytes),
         header_read_timeout_ms: pick!(args, file, header_read_timeout_ms, d.header_read_timeout_ms),

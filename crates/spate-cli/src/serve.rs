@@ -54,6 +54,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let lambda = start_lambda(&settings, &opened, &kinesis, objects).await?;
     firehose.set_invoker(Arc::new(FunctionRunner(lambda.clone())));
     let (queues_log, queues) = start_queues(&settings, &opened, &kinesis).await?;
+    check_exposure(&settings)?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
         .map_err(|e| format!("binding {}:{}: {e}", settings.host, settings.port))?;
@@ -190,6 +191,40 @@ async fn start_lambda(
     )
     .await
     .map_err(|e| format!("Lambda: {e}"))
+}
+
+/// Without credentials Spate accepts any key: it listens beyond loopback only with a
+/// credentials file or an explicit `--auth none`, and says which at start-up.
+fn check_exposure(settings: &Settings) -> Result<(), String> {
+    let server = &settings.server;
+    if let Some(credentials) = &server.credentials {
+        tracing::info!(
+            "verifying SigV4 signatures: {} access keys accepted",
+            credentials.len()
+        );
+        return Ok(());
+    }
+    let loopback = match settings.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => settings.host == "localhost",
+    };
+    if loopback {
+        tracing::info!(
+            "signatures are not verified (no --credentials-file): any key is accepted on loopback"
+        );
+        return Ok(());
+    }
+    if server.auth == spate_server::AuthMode::None {
+        tracing::warn!(
+            "listening on {} with --auth none: anyone who can reach the port may read, write and delete",
+            settings.host
+        );
+        return Ok(());
+    }
+    Err(format!(
+        "refusing to listen on {} without credentials: give --credentials-file FILE, or --auth none to accept anyone",
+        settings.host
+    ))
 }
 
 /// Firehose's Lambda processors run the server's functions.

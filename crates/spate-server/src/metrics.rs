@@ -75,6 +75,10 @@ impl RestService for Operational {
         "operational"
     }
 
+    fn authenticated(&self) -> bool {
+        false
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         method == "GET" && matches!(path, "/health" | "/healthz" | "/metrics")
     }

@@ -27,6 +27,9 @@ pub struct ServerOptions {
     /// Connections still open this long after shutdown starts are dropped.
     pub shutdown_grace_ms: u64,
     pub auth: AuthMode,
+    /// With credentials, every request's SigV4 signature is verified against them
+    /// (`--credentials-file`); without, only their presence and shape are checked.
+    pub credentials: Option<std::sync::Arc<spate_auth::Credentials>>,
 }
 
 impl Default for ServerOptions {
@@ -43,6 +46,7 @@ impl Default for ServerOptions {
             h2_max_concurrent_streams: 64,
             shutdown_grace_ms: 5_000,
             auth: AuthMode::Presence,
+            credentials: None,
         }
     }
 }

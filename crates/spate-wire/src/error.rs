@@ -29,6 +29,7 @@ pub enum ErrorKind {
     /// Firehose's throttling answer ("Slow down."), a server fault (503).
     ServiceUnavailableException,
     UnknownOperation,
+    UnrecognizedClient,
     Validation,
 }
 
@@ -58,6 +59,7 @@ impl ErrorKind {
             ErrorKind::ServiceUnavailable => "ServiceUnavailable",
             ErrorKind::ServiceUnavailableException => "ServiceUnavailableException",
             ErrorKind::UnknownOperation => "UnknownOperationException",
+            ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
             ErrorKind::Validation => "ValidationException",
         }
     }

@@ -128,6 +128,11 @@ impl RestReply {
 pub trait RestService: Send + Sync + 'static {
     /// The service's name, for metrics.
     fn name(&self) -> &'static str;
+    /// Whether its requests must be signed when the server verifies signatures (`/health` and
+    /// `/metrics` are not AWS operations and answer anyone).
+    fn authenticated(&self) -> bool {
+        true
+    }
     fn matches(&self, method: &str, path: &str) -> bool;
     fn call(self: Arc<Self>, call: RestCall) -> BoxFuture<RestReply>;
 }
