@@ -275,11 +275,11 @@ pub fn verify<'c>(
     now_ms: i64,
 ) -> Result<&'c Credential, AuthError> {
     let p = parts(r)?;
-    if !p.scope.starts_with(&p.date[..p.date.len().min(8)]) {
+    if !p.scope.starts_with(p.date.get(..8).unwrap_or(&p.date)) {
         return Err(AuthError::InvalidSignature(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{}'.",
             &p.scope[..p.scope.find('/').unwrap_or(0)],
-            &p.date[..p.date.len().min(8)],
+            p.date.get(..8).unwrap_or(&p.date),
             p.date
         )));
     }

@@ -185,3 +185,34 @@ proptest! {
         prop_assert_eq!(verify(&r, &credentials, SUITE_MS).is_ok(), same);
     }
 }
+
+proptest! {
+    /// Whatever an Authorization header, date or presigned query holds, verification answers
+    /// with an error (or, for a valid signature, the credential) and never panics.
+    #[test]
+    fn arbitrary_authorization_headers_and_queries_never_panic(
+        header in "\\PC{0,200}",
+        date in "\\PC{0,24}",
+        query in "\\PC{0,300}",
+        presigned in any::<bool>(),
+    ) {
+        let credentials = Credentials::from_toml(KEYS).unwrap();
+        let mut h = vec![("host".to_string(), "h".to_string()), ("x-amz-date".to_string(), date)];
+        if !presigned {
+            h.push(("authorization".to_string(), format!("AWS4-HMAC-SHA256 {header}")));
+        }
+        let query = if presigned { format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&{query}") } else { query };
+        let r = SignedRequest { method: "POST", path: "/", query: Some(&query), headers: &h, body: b"" };
+        prop_assert!(verify(&r, &credentials, SUITE_MS).is_err());
+    }
+
+    /// Credentials shaped like real ones, with any scope and date, never panic either.
+    #[test]
+    fn arbitrary_credential_scopes_never_panic(day in "[0-9a-z€é]{0,10}", region in "[a-z0-9-]{0,12}", date in "[0-9TZ€é]{0,20}") {
+        let credentials = Credentials::from_toml(KEYS).unwrap();
+        let auth = format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{day}/{region}/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00");
+        let h = vec![("host".to_string(), "h".to_string()), ("x-amz-date".to_string(), date), ("authorization".to_string(), auth)];
+        let r = SignedRequest { method: "GET", path: "/", query: None, headers: &h, body: b"" };
+        prop_assert!(verify(&r, &credentials, SUITE_MS).is_err());
+    }
+}
