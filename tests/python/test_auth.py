@@ -26,6 +26,18 @@ secret_access_key = "alice-secret"
 principal = "arn:aws:iam::000000000000:user/alice"
 
 [[credentials]]
+access_key_id = "AKIDBOB"
+secret_access_key = "bob-secret"
+principal = "arn:aws:iam::000000000000:user/bob"
+policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["kinesis:List*", "kinesis:Describe*"], "Resource": "*"}]}'
+
+[[credentials]]
+access_key_id = "AKIDCAROL"
+secret_access_key = "carol-secret"
+principal = "arn:aws:iam::222222222222:user/carol"
+policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*"}]}'
+
+[[credentials]]
 access_key_id = "ASIATEMP"
 secret_access_key = "temp-secret"
 principal = "arn:aws:sts::000000000000:assumed-role/r/session"
@@ -137,3 +149,36 @@ def test_without_credentials_spate_will_not_listen_beyond_loopback():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "refusing to listen on 0.0.0.0 without credentials" in done.stderr
+
+
+def test_identity_and_resource_policies_decide_as_aws_decides(server):
+    from spate_support import stream_arn, unique_name
+
+    alice = client(server)
+    bob = client(server, key="AKIDBOB", secret="bob-secret")
+    carol = client(server, key="AKIDCAROL", secret="carol-secret")
+    name = unique_name("authz")
+    assert "StreamNames" in bob.list_streams()
+    with pytest.raises(ClientError) as e:
+        bob.create_stream(StreamName=name, ShardCount=1)
+    assert code(e.value) == "AccessDeniedException"
+    assert e.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::000000000000:user/bob is not authorized to perform: kinesis:CreateStream on resource: "
+        f"arn:aws:kinesis:us-east-1:000000000000:stream/{name} because no identity-based policy allows the "
+        f"kinesis:CreateStream action")
+    alice.create_stream(StreamName=name, ShardCount=1)
+    alice.put_record(StreamName=name, Data=b"x", PartitionKey="k")
+    # Another account: its own policy allows, but the stream's does not (yet).
+    with pytest.raises(ClientError) as e:
+        carol.put_record(StreamARN=stream_arn(name), Data=b"x", PartitionKey="k")
+    assert code(e.value) == "AccessDeniedException"
+    assert e.value.response["Error"]["Message"].endswith("because no resource-based policy allows the kinesis:PutRecord action")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "kinesis:PutRecord", "Resource": stream_arn(name)},
+        {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:user/alice"}, "Action": "kinesis:PutRecord", "Resource": stream_arn(name)},
+    ]}
+    alice.put_resource_policy(ResourceARN=stream_arn(name), Policy=json.dumps(policy))
+    carol.put_record(StreamARN=stream_arn(name), Data=b"y", PartitionKey="k")
+    with pytest.raises(ClientError) as e:
+        alice.put_record(StreamName=name, Data=b"x", PartitionKey="k")
+    assert e.value.response["Error"]["Message"].endswith("with an explicit deny in a resource-based policy")

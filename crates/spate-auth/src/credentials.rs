@@ -20,9 +20,19 @@ pub struct Credential {
     pub principal: String,
     #[serde(default)]
     pub session_token: Option<String>,
-    /// The principal's identity policy (JSON), kept for authorization.
+    /// The principal's identity policy (JSON); without one the principal may do anything.
     #[serde(default)]
     pub policy: Option<String>,
+    /// `policy`, parsed at load time.
+    #[serde(skip)]
+    pub policy_document: Option<serde_json::Value>,
+}
+
+impl Credential {
+    /// The account of the principal's ARN (`arn:aws:iam::ACCOUNT:…`).
+    pub fn account(&self) -> &str {
+        self.principal.split(':').nth(4).unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for Credential {
@@ -51,7 +61,12 @@ impl Credentials {
     pub fn from_toml(text: &str) -> Result<Credentials, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut by_key = HashMap::new();
-        for c in file.credentials {
+        for mut c in file.credentials {
+            if let Some(text) = &c.policy {
+                let document: serde_json::Value = serde_json::from_str(text)
+                    .map_err(|e| format!("the policy of {} is not JSON: {e}", c.access_key_id))?;
+                c.policy_document = Some(document);
+            }
             if c.access_key_id.is_empty() || c.secret_access_key.is_empty() {
                 return Err(
                     "every credential needs an access_key_id and a secret_access_key".into(),

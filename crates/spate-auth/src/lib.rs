@@ -13,6 +13,7 @@
 
 pub mod canonical;
 pub mod credentials;
+pub mod policy;
 pub mod verify;
 
 pub use credentials::{Credential, Credentials};

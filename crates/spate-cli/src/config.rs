@@ -285,6 +285,8 @@ fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, 
     Ok(ServerOptions {
         auth,
         credentials,
+        region: d.region.clone(),
+        account_id: d.account_id.clone(),
         connections_max: pick!(args, file, connections_max, d.connections_max),
         max_body_bytes: pick!(args, file, max_body_bytes, d.max_body_bytes),
         header_read_timeout_ms: pick!(args, file, header_read_timeout_ms, d.header_read_timeout_ms),
@@ -460,6 +462,7 @@ impl ServeArgs {
     pub fn resolve(mut self) -> Result<Settings, String> {
         let file = read_file(self.config.as_ref())?;
         let service = service(&self, &file);
+        let (region, account_id) = (service.region.clone(), service.account_id.clone());
         let in_memory = self.in_memory || file.in_memory.unwrap_or(false);
         let create = match std::mem::take(&mut self.create_streams) {
             flags if flags.is_empty() => file.create_streams.clone().unwrap_or_default(),
@@ -511,7 +514,11 @@ impl ServeArgs {
             functions,
             master_key_file: self.master_key_file.take().or(file.master_key_file.clone()),
             kms_key_ids,
-            server: server_options(std::mem::take(&mut self.server), &file)?,
+            server: ServerOptions {
+                region: region.clone(),
+                account_id: account_id.clone(),
+                ..server_options(std::mem::take(&mut self.server), &file)?
+            },
         })
     }
 }

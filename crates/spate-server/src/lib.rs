@@ -8,6 +8,7 @@
 //!   graceful drain.
 
 pub mod auth;
+mod authorize;
 mod body;
 mod conn;
 pub mod edge;

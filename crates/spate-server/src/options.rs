@@ -30,6 +30,9 @@ pub struct ServerOptions {
     /// With credentials, every request's SigV4 signature is verified against them
     /// (`--credentials-file`); without, only their presence and shape are checked.
     pub credentials: Option<std::sync::Arc<spate_auth::Credentials>>,
+    /// The region and account resources belong to, for the ARNs authorization names.
+    pub region: String,
+    pub account_id: String,
 }
 
 impl Default for ServerOptions {
@@ -47,6 +50,8 @@ impl Default for ServerOptions {
             shutdown_grace_ms: 5_000,
             auth: AuthMode::Presence,
             credentials: None,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
         }
     }
 }

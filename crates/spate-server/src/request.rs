@@ -94,8 +94,19 @@ async fn route(
             operation,
             encoding,
         } => {
-            if let Err(e) = authenticate(shared, &method, &uri, &headers, &body) {
-                let e = ApiError::new(auth_kind(&e), e.message());
+            let checked = authenticate(shared, &method, &uri, &headers, &body)
+                .map_err(|e| ApiError::new(auth_kind(&e), e.message()))
+                .and_then(|credential| match credential {
+                    Some(c) => crate::authorize::authorize(
+                        &shared.options,
+                        &*service,
+                        operation.name,
+                        &body,
+                        &c,
+                    ),
+                    None => Ok(()),
+                });
+            if let Err(e) = checked {
                 return (answered(Answer::error(encoding, &e)), "edge".into(), "Auth");
             }
             let prefix = service.target_prefix().to_string();
@@ -125,9 +136,9 @@ fn authenticate(
     uri: &hyper::Uri,
     headers: &hyper::HeaderMap,
     body: &[u8],
-) -> Result<(), spate_auth::AuthError> {
+) -> Result<Option<spate_auth::Credential>, spate_auth::AuthError> {
     let Some(credentials) = &shared.options.credentials else {
-        return Ok(());
+        return Ok(None);
     };
     let mut list: Vec<(String, String)> = headers
         .iter()
@@ -152,7 +163,7 @@ fn authenticate(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    spate_auth::verify(&request, credentials, now_ms).map(|_| ())
+    spate_auth::verify(&request, credentials, now_ms).map(|c| Some(c.clone()))
 }
 
 fn auth_kind(e: &spate_auth::AuthError) -> ErrorKind {

@@ -79,6 +79,10 @@ pub trait TargetService: Send + Sync + 'static {
     fn call(self: Arc<Self>, call: Call) -> BoxFuture<Reply>;
     /// The server is shutting down: end long-lived responses (event streams) cleanly.
     fn close(&self) {}
+    /// The resource-based policy attached to `resource_arn` (JSON), for authorization.
+    fn resource_policy(&self, _resource_arn: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A request to a REST-style service (routed by method and path, e.g. Lambda's

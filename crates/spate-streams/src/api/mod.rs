@@ -97,6 +97,15 @@ impl TargetService for KinesisApi {
     fn close(&self) {
         self.kinesis.close_subscriptions();
     }
+
+    fn resource_policy(&self, resource_arn: &str) -> Option<String> {
+        let policy = self
+            .kinesis
+            .settings
+            .get_resource_policy(resource_arn)
+            .ok()?;
+        (policy.policy != "{}").then_some(policy.policy)
+    }
 }
 
 async fn dispatch(k: &Arc<Kinesis>, call: Call) -> Reply {

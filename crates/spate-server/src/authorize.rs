@@ -1,0 +1,146 @@
+//! Authorization of AWS JSON requests once their signature is verified: the action is the
+//! service's IAM prefix and the operation (`kinesis:PutRecord`), the resource the ARN the request
+//! names (StreamARN, ConsumerARN, QueueARN, or a StreamName / DeliveryStreamName made into an
+//! ARN; otherwise `*`), decided by `spate_auth::policy` under the principal's identity policy and
+//! the resource's policy (PutResourcePolicy).
+
+use crate::options::ServerOptions;
+use spate_auth::policy::{decide, Decision, Request};
+use spate_auth::Credential;
+use spate_wire::service::TargetService;
+use spate_wire::{ApiError, ErrorKind};
+
+/// The IAM action prefix of a target prefix: `Kinesis_20131202` -> `kinesis`.
+fn namespace(target_prefix: &str) -> String {
+    let name = target_prefix.split('_').next().unwrap_or(target_prefix);
+    name.to_ascii_lowercase()
+}
+
+/// The ARN a request body names, if any.
+fn resource_of(options: &ServerOptions, body: &[u8]) -> String {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        return "*".into();
+    };
+    let text = |k: &str| fields.get(k).and_then(|v| v.as_str());
+    let (region, account) = (&options.region, &options.account_id);
+    if let Some(arn) = text("ConsumerARN")
+        .or(text("QueueARN"))
+        .or(text("StreamARN"))
+    {
+        return arn.to_string();
+    }
+    if let Some(arn) = text("ResourceARN") {
+        return arn.to_string();
+    }
+    if let Some(name) = text("StreamName") {
+        return format!("arn:aws:kinesis:{region}:{account}:stream/{name}");
+    }
+    if let Some(name) = text("DeliveryStreamName") {
+        return format!("arn:aws:firehose:{region}:{account}:deliverystream/{name}");
+    }
+    "*".into()
+}
+
+/// The stream a consumer ARN belongs to (its resource policy is the stream's).
+fn policy_owner(resource: &str) -> &str {
+    match resource.find("/consumer/") {
+        Some(at) => &resource[..at],
+        None => resource,
+    }
+}
+
+/// Whether `credential` may call `operation` of `service` with `body`.
+pub fn authorize(
+    options: &ServerOptions,
+    service: &dyn TargetService,
+    operation: &str,
+    body: &[u8],
+    credential: &Credential,
+) -> Result<(), ApiError> {
+    let action = format!("{}:{operation}", namespace(service.target_prefix()));
+    let resource = resource_of(options, body);
+    let resource_account = resource.split(':').nth(4).unwrap_or(&options.account_id);
+    let resource_account = if resource_account.is_empty() {
+        options.account_id.as_str()
+    } else {
+        resource_account
+    };
+    let resource_policy = service
+        .resource_policy(policy_owner(&resource))
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let account = credential.account();
+    let request = Request {
+        principal: &credential.principal,
+        principal_account: if account.is_empty() {
+            &options.account_id
+        } else {
+            account
+        },
+        action: &action,
+        resource: &resource,
+        resource_account,
+        source_ip: None,
+        secure_transport: false,
+        now_ms,
+    };
+    let why = match decide(
+        &request,
+        credential.policy_document.as_ref(),
+        resource_policy.as_ref(),
+    ) {
+        Decision::Allow => return Ok(()),
+        Decision::DeniedByIdentity => {
+            "with an explicit deny in an identity-based policy".to_string()
+        }
+        Decision::DeniedByResource => {
+            "with an explicit deny in a resource-based policy".to_string()
+        }
+        Decision::ImplicitDeny if request.principal_account != resource_account => {
+            format!("because no resource-based policy allows the {action} action")
+        }
+        Decision::ImplicitDeny => {
+            format!("because no identity-based policy allows the {action} action")
+        }
+    };
+    Err(ApiError::new(
+        ErrorKind::AccessDenied,
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+            credential.principal
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_come_from_the_arns_and_names_a_request_carries() {
+        let options = ServerOptions::default();
+        assert_eq!(
+            resource_of(&options, br#"{"StreamName":"s"}"#),
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s"
+        );
+        assert_eq!(
+            resource_of(&options, br#"{"DeliveryStreamName":"d"}"#),
+            "arn:aws:firehose:us-east-1:000000000000:deliverystream/d"
+        );
+        assert_eq!(
+            resource_of(&options, br#"{"StreamARN":"arn:x","StreamName":"s"}"#),
+            "arn:x"
+        );
+        assert_eq!(resource_of(&options, b"{}"), "*");
+        assert_eq!(resource_of(&options, b"not json"), "*");
+        assert_eq!(
+            policy_owner("arn:aws:kinesis:r:1:stream/s/consumer/c:1"),
+            "arn:aws:kinesis:r:1:stream/s"
+        );
+        assert_eq!(namespace("Kinesis_20131202"), "kinesis");
+        assert_eq!(namespace("Firehose_20150804"), "firehose");
+    }
+}
