@@ -42,11 +42,28 @@ pub(crate) fn expand_metrics(requested: &[String]) -> Vec<&'static str> {
 pub struct Settings {
     store: Arc<StreamStore>,
     keyring: Arc<Keyring>,
+    /// Whether any stream may have a resource policy: set at start-up when one does and by every
+    /// PutResourcePolicy, never cleared while running (authorization may skip looking then).
+    any_resource_policy: std::sync::atomic::AtomicBool,
 }
 
 impl Settings {
     pub(crate) fn new(store: Arc<StreamStore>, keyring: Arc<Keyring>) -> Settings {
-        Settings { store, keyring }
+        let any = store
+            .all_streams()
+            .iter()
+            .any(|s| s.record.resource_policy.is_some());
+        Settings {
+            store,
+            keyring,
+            any_resource_policy: std::sync::atomic::AtomicBool::new(any),
+        }
+    }
+
+    /// False only if no stream can have a resource policy.
+    pub fn may_have_resource_policies(&self) -> bool {
+        self.any_resource_policy
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Saves a changed stream and shows it UPDATING for the configured delay.
@@ -225,6 +242,8 @@ impl Settings {
         let stream = self.policy_stream(arn)?;
         let mut record = stream.record.clone();
         record.resource_policy = Some(policy);
+        self.any_resource_policy
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.store.save(record).await?;
         Ok(())
     }

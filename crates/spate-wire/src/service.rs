@@ -83,6 +83,11 @@ pub trait TargetService: Send + Sync + 'static {
     fn resource_policy(&self, _resource_arn: &str) -> Option<String> {
         None
     }
+    /// False only when none of its resources can have a policy (authorization may skip
+    /// finding the resource of a request then).
+    fn may_have_resource_policies(&self) -> bool {
+        false
+    }
 }
 
 /// A request to a REST-style service (routed by method and path, e.g. Lambda's

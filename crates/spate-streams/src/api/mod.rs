@@ -98,6 +98,10 @@ impl TargetService for KinesisApi {
         self.kinesis.close_subscriptions();
     }
 
+    fn may_have_resource_policies(&self) -> bool {
+        self.kinesis.settings.may_have_resource_policies()
+    }
+
     fn resource_policy(&self, resource_arn: &str) -> Option<String> {
         let policy = self
             .kinesis
