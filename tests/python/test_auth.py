@@ -32,6 +32,18 @@ principal = "arn:aws:iam::000000000000:user/bob"
 policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["kinesis:List*", "kinesis:Describe*"], "Resource": "*"}]}'
 
 [[credentials]]
+access_key_id = "AKIDDAVE"
+secret_access_key = "dave-secret"
+principal = "arn:aws:iam::000000000000:user/dave"
+policy = '{"Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}'
+
+[[credentials]]
+access_key_id = "AKIDERIN"
+secret_access_key = "erin-secret"
+principal = "arn:aws:iam::000000000000:user/erin"
+policy = '{"Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}'
+
+[[credentials]]
 access_key_id = "AKIDCAROL"
 secret_access_key = "carol-secret"
 principal = "arn:aws:iam::222222222222:user/carol"
@@ -46,11 +58,16 @@ session_token = "the-session-token"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def audit_path(tmp_path_factory):
+    return tmp_path_factory.mktemp("audit") / "audit.jsonl"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, audit_path):
     path = tmp_path_factory.mktemp("keys") / "credentials.toml"
     path.write_text(KEYS)
     with ServerFactory(tmp_path_factory) as factory:
-        yield factory("memory", extra_args=["--credentials-file", str(path)])
+        yield factory("memory", extra_args=["--credentials-file", str(path), "--audit-log", str(audit_path)])
 
 
 def client(server, service="kinesis", key="AKIDALICE", secret="alice-secret", token=None):
@@ -182,3 +199,31 @@ def test_identity_and_resource_policies_decide_as_aws_decides(server):
     with pytest.raises(ClientError) as e:
         alice.put_record(StreamName=name, Data=b"x", PartitionKey="k")
     assert e.value.response["Error"]["Message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_conditions_see_the_clients_address(server):
+    assert "StreamNames" in client(server, key="AKIDDAVE", secret="dave-secret").list_streams()
+    with pytest.raises(ClientError) as e:
+        client(server, key="AKIDERIN", secret="erin-secret").list_streams()
+    assert code(e.value) == "AccessDeniedException"
+
+
+def test_the_audit_log_records_control_plane_calls_and_refusals(server, audit_path):
+    from spate_support import unique_name
+
+    name = unique_name("audited")
+    with pytest.raises(ClientError):
+        client(server, key="AKIDBOB", secret="bob-secret").create_stream(StreamName=name, ShardCount=1)
+    alice = client(server)
+    alice.create_stream(StreamName=name, ShardCount=1)
+    alice.put_record(StreamName=name, Data=b"x", PartitionKey="k")
+    with pytest.raises(ClientError):
+        client(server, secret="wrong").list_streams()
+    lines = [json.loads(line) for line in audit_path.read_text().splitlines()]
+    mine = [l for l in lines if l["resource"].endswith(f"stream/{name}")]
+    assert {"principal": "arn:aws:iam::000000000000:user/bob", "action": "kinesis:CreateStream",
+            "outcome": "denied: AccessDeniedException", "source": "127.0.0.1"}.items() <= mine[0].items()
+    assert mine[1]["principal"] == "arn:aws:iam::000000000000:user/alice" and mine[1]["outcome"] == "allowed"
+    assert not any(l["action"] == "kinesis:PutRecord" for l in mine), "allowed data-plane calls are not logged"
+    assert any(l["principal"] == "AKIDALICE" and l["outcome"] == "denied: InvalidSignatureException" for l in lines)
+    assert all(isinstance(l["time"], int) for l in lines)

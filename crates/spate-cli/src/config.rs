@@ -162,6 +162,10 @@ pub struct ServerArgs {
     /// SigV4 signature is verified.
     #[arg(long, env = "SPATE_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
+    /// Audit log of control-plane calls and refused requests (JSON lines): a file, or `-` for
+    /// stderr.
+    #[arg(long, env = "SPATE_AUDIT_LOG")]
+    pub audit_log: Option<String>,
     /// Connections open at once.
     #[arg(long, env = "SPATE_CONNECTIONS_MAX")]
     pub connections_max: Option<usize>,
@@ -225,6 +229,7 @@ struct FileConfig {
     kms_key_ids: Option<Vec<String>>,
     auth: Option<String>,
     credentials_file: Option<PathBuf>,
+    audit_log: Option<String>,
     connections_max: Option<usize>,
     max_body_bytes: Option<usize>,
     header_read_timeout_ms: Option<u64>,
@@ -282,9 +287,17 @@ fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, 
         Some(path) => Some(std::sync::Arc::new(spate_auth::Credentials::load(path)?)),
         None => None,
     };
+    let audit = match args.audit_log.as_deref().or(file.audit_log.as_deref()) {
+        Some(target) => Some(std::sync::Arc::new(
+            spate_server::audit::AuditLog::open(target)
+                .map_err(|e| format!("--audit-log {target}: {e}"))?,
+        )),
+        None => None,
+    };
     Ok(ServerOptions {
         auth,
         credentials,
+        audit,
         region: d.region.clone(),
         account_id: d.account_id.clone(),
         connections_max: pick!(args, file, connections_max, d.connections_max),

@@ -11,7 +11,7 @@ use spate_wire::service::TargetService;
 use spate_wire::{ApiError, ErrorKind};
 
 /// The IAM action prefix of a target prefix: `Kinesis_20131202` -> `kinesis`.
-fn namespace(target_prefix: &str) -> String {
+pub(crate) fn namespace(target_prefix: &str) -> String {
     let name = target_prefix.split('_').next().unwrap_or(target_prefix);
     name.to_ascii_lowercase()
 }
@@ -33,7 +33,7 @@ struct Named {
 }
 
 /// The ARN a request body names, if any.
-fn resource_of(options: &ServerOptions, body: &[u8]) -> String {
+pub(crate) fn resource_of(options: &ServerOptions, body: &[u8]) -> String {
     let named: Named = serde_json::from_slice(body).unwrap_or_default();
     let (region, account) = (&options.region, &options.account_id);
     if let Some(arn) = named.consumer_arn.or(named.queue_arn).or(named.stream_arn) {
@@ -66,6 +66,7 @@ pub fn authorize(
     operation: &str,
     body: &[u8],
     credential: &Credential,
+    source_ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
     // A principal without a policy may do anything its own account's resources allow: with no
     // resource policy anywhere there is nothing to find out.
@@ -100,7 +101,7 @@ pub fn authorize(
         action: &action,
         resource: &resource,
         resource_account,
-        source_ip: None,
+        source_ip,
         secure_transport: false,
         now_ms,
     };

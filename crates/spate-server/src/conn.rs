@@ -18,15 +18,23 @@ pub struct ConnState {
     /// Milliseconds since `started` of the last response progress (a chunk handed out).
     last_progress_ms: AtomicI64,
     in_flight: AtomicUsize,
+    /// The client's address (for `aws:SourceIp` and the audit log).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl ConnState {
+    #[cfg(test)]
     pub fn new() -> Arc<ConnState> {
+        ConnState::with_peer(None)
+    }
+
+    pub fn with_peer(peer: Option<std::net::IpAddr>) -> Arc<ConnState> {
         Arc::new(ConnState {
             started: Instant::now(),
             last_io_ms: AtomicI64::new(0),
             last_progress_ms: AtomicI64::new(0),
             in_flight: AtomicUsize::new(0),
+            peer,
         })
     }
 

@@ -107,7 +107,7 @@ impl Connection {
         graceful: &hyper_util::server::graceful::GracefulShutdown,
     ) {
         let _ = stream.set_nodelay(true);
-        let state = ConnState::new();
+        let state = ConnState::with_peer(stream.peer_addr().ok().map(|a| a.ip()));
         let service = service_for(self.shared.clone(), state.clone(), self.budget);
         let io = TokioIo::new(TrackedIo::new(stream, state.clone()));
         let conn = graceful.watch(

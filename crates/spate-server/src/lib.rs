@@ -7,6 +7,7 @@
 //!   idle and stall timeouts, the response buffer budget, metrics (`/metrics`), `/health`, and
 //!   graceful drain.
 
+pub mod audit;
 pub mod auth;
 mod authorize;
 mod body;

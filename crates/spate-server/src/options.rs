@@ -33,6 +33,8 @@ pub struct ServerOptions {
     /// The region and account resources belong to, for the ARNs authorization names.
     pub region: String,
     pub account_id: String,
+    /// Where control-plane calls and refusals are logged (`--audit-log`).
+    pub audit: Option<std::sync::Arc<crate::audit::AuditLog>>,
 }
 
 impl Default for ServerOptions {
@@ -52,6 +54,7 @@ impl Default for ServerOptions {
             credentials: None,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
+            audit: None,
         }
     }
 }

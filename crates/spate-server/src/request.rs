@@ -94,18 +94,27 @@ async fn route(
             operation,
             encoding,
         } => {
-            let checked = authenticate(shared, &method, &uri, &headers, &body)
-                .map_err(|e| ApiError::new(auth_kind(&e), e.message()))
-                .and_then(|credential| match credential {
-                    Some(c) => crate::authorize::authorize(
-                        &shared.options,
-                        &*service,
-                        operation.name,
-                        &body,
-                        &c,
-                    ),
-                    None => Ok(()),
-                });
+            let authenticated = authenticate(shared, &method, &uri, &headers, &body)
+                .map_err(|e| ApiError::new(auth_kind(&e), e.message()));
+            let credential = authenticated.as_ref().ok().cloned().flatten();
+            let checked = authenticated.and_then(|_| match &credential {
+                Some(c) => {
+                    let (options, op) = (&shared.options, operation.name);
+                    crate::authorize::authorize(options, &*service, op, &body, c, state.peer)
+                }
+                None => Ok(()),
+            });
+            if let Some(audit) = &shared.options.audit {
+                let call = crate::audit::Call {
+                    service: &*service,
+                    operation: operation.name,
+                    body: &body,
+                    headers: &headers,
+                    source: state.peer,
+                };
+                let refused = checked.as_ref().err();
+                audit.record_call(&shared.options, &call, credential.as_ref(), refused);
+            }
             if let Err(e) = checked {
                 return (answered(Answer::error(encoding, &e)), "edge".into(), "Auth");
             }
