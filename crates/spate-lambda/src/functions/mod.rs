@@ -266,8 +266,10 @@ impl Functions {
             .remove(name);
         if let FunctionTarget::Module { dir, .. } = &record.target {
             // Only unpacked packages are Spate's to remove, never an operator's directory.
+            // A package can hold thousands of files: removed off the async workers.
             if dir.starts_with(&self.config.code_root) {
-                let _ = std::fs::remove_dir_all(dir);
+                let dir = dir.clone();
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
             }
         }
         Ok(())
