@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 
 export const SPATE_BIN = process.env.SPATE_BIN || "/work/cargo-target/release/spate";
 const STARTUP_TIMEOUT_MS = 20_000;
-const LISTENING = /^spate listening on (http:\/\/\S+)$/;
+const LISTENING = /^spate listening on (https?:\/\/\S+)$/;
 
 /** Starts `spate serve` on a free port (with `extraArgs`); resolves once it prints its
  * listening line. */

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,13 +35,16 @@ class Receiver:
     # Answers to give, in order, before answering 200: (status, body) or "wrong-id".
     script: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tls: bool = False
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
-    def start(self) -> "Receiver":
+    def start(self, tls: "ssl.SSLContext | None" = None) -> "Receiver":
+        """Listens on a free loopback port; with `tls`, speaks HTTPS with that context."""
+        self.tls = tls is not None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +55,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -227,3 +227,40 @@ def test_the_audit_log_records_control_plane_calls_and_refusals(server, audit_pa
     assert not any(l["action"] == "kinesis:PutRecord" for l in mine), "allowed data-plane calls are not logged"
     assert any(l["principal"] == "AKIDALICE" and l["outcome"] == "denied: InvalidSignatureException" for l in lines)
     assert all(isinstance(l["time"], int) for l in lines)
+
+
+def test_lambda_calls_are_authorized_and_audited_like_the_json_services(server, audit_path):
+    from spate_support import unique_name
+
+    name = unique_name("fn")
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    alice = client(server, "lambda")
+    alice.create_function(FunctionName=name, Runtime="provided.al2023", Role="arn:aws:iam::000000000000:role/r",
+                          Handler="x", Code={}, Environment={"Variables": {"SPATE_FUNCTION_URL": "http://127.0.0.1:9/"}})
+    # Bob's policy allows kinesis:List* and kinesis:Describe* only.
+    bob = client(server, "lambda", key="AKIDBOB", secret="bob-secret")
+    with pytest.raises(ClientError) as e:
+        bob.get_function(FunctionName=name)
+    assert code(e.value) == "AccessDeniedException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert e.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::000000000000:user/bob is not authorized to perform: lambda:GetFunction on resource: "
+        f"{arn} because no identity-based policy allows the lambda:GetFunction action")
+    with pytest.raises(ClientError) as e:
+        bob.list_event_source_mappings()
+    assert code(e.value) == "AccessDeniedException"
+    assert "lambda:ListEventSourceMappings on resource: *" in e.value.response["Error"]["Message"]
+    # Carol's account is another: her own policy allows only kinesis:*.
+    with pytest.raises(ClientError) as e:
+        client(server, "lambda", key="AKIDCAROL", secret="carol-secret").delete_function(FunctionName=arn)
+    assert code(e.value) == "AccessDeniedException"
+    alice.delete_function(FunctionName=name)
+
+    lines = [json.loads(line) for line in audit_path.read_text().splitlines()]
+    mine = [(l["principal"].rsplit("/", 1)[-1], l["action"], l["outcome"]) for l in lines if l["resource"] == arn]
+    assert mine == [
+        ("alice", "lambda:CreateFunction", "allowed"),
+        ("bob", "lambda:GetFunction", "denied: AccessDeniedException"),
+        ("carol", "lambda:DeleteFunction", "denied: AccessDeniedException"),
+        ("alice", "lambda:DeleteFunction", "allowed"),
+    ]

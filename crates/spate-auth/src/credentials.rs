@@ -99,3 +99,85 @@ impl Credentials {
         self.by_key.is_empty()
     }
 }
+
+/// The credentials in force, replaced whole when their file is read again (SIGHUP): a request
+/// is verified against one consistent set, and a file that no longer parses changes nothing.
+#[derive(Debug)]
+pub struct CredentialStore {
+    path: Option<std::path::PathBuf>,
+    current: std::sync::RwLock<std::sync::Arc<Credentials>>,
+}
+
+impl CredentialStore {
+    /// Reads `path` now; [`CredentialStore::reload`] reads it again.
+    pub fn load(path: &std::path::Path) -> Result<CredentialStore, String> {
+        Ok(CredentialStore {
+            current: std::sync::RwLock::new(std::sync::Arc::new(Credentials::load(path)?)),
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// A fixed set (tests, embedding): reloading keeps it.
+    pub fn fixed(credentials: Credentials) -> CredentialStore {
+        CredentialStore {
+            current: std::sync::RwLock::new(std::sync::Arc::new(credentials)),
+            path: None,
+        }
+    }
+
+    pub fn current(&self) -> std::sync::Arc<Credentials> {
+        // A poisoned lock still holds a complete set: it is only ever replaced whole.
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the file again and, if it parses, puts it in force; answers how many keys it holds.
+    pub fn reload(&self) -> Result<usize, String> {
+        let Some(path) = &self.path else {
+            return Ok(self.current().len());
+        };
+        let fresh = std::sync::Arc::new(Credentials::load(path)?);
+        let keys = fresh.len();
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> String {
+        format!(
+            "[[credentials]]\naccess_key_id = \"{id}\"\nsecret_access_key = \"s\"\nprincipal = \"arn:aws:iam::111122223333:user/u\"\n"
+        )
+    }
+
+    #[test]
+    fn reload_replaces_the_set_and_a_broken_file_changes_nothing() {
+        let dir = std::env::temp_dir().join(format!("spate-cred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials.toml");
+        std::fs::write(&path, key("AKIDOLD")).unwrap();
+        let store = CredentialStore::load(&path).unwrap();
+        assert!(store.current().get("AKIDOLD").is_some());
+
+        std::fs::write(&path, key("AKIDNEW") + &key("AKIDTWO")).unwrap();
+        assert_eq!(store.reload(), Ok(2));
+        assert!(store.current().get("AKIDOLD").is_none());
+        assert!(store.current().get("AKIDNEW").is_some());
+
+        std::fs::write(&path, "[[credentials]]\naccess_key_id = ").unwrap();
+        assert!(store.reload().is_err());
+        assert!(
+            store.current().get("AKIDNEW").is_some(),
+            "the last good set stays"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

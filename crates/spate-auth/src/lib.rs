@@ -16,5 +16,5 @@ pub mod credentials;
 pub mod policy;
 pub mod verify;
 
-pub use credentials::{Credential, Credentials};
+pub use credentials::{Credential, CredentialStore, Credentials};
 pub use verify::{verify, AuthError, SignedRequest};

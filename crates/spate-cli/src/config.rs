@@ -5,7 +5,7 @@ use clap::Args;
 use serde::Deserialize;
 use spate_firehose::FirehoseConfig;
 use spate_lambda::DeclaredFunction;
-use spate_server::{AuthMode, ServerOptions};
+use spate_server::ServerOptions;
 use spate_streams::config::AutoscaleConfig;
 use spate_streams::ServiceConfig;
 use std::path::PathBuf;
@@ -111,6 +111,10 @@ pub struct ServeArgs {
     /// node:DIR/module.export or python:DIR/module.function.
     #[arg(long = "function", env = "SPATE_FUNCTIONS", value_delimiter = ';')]
     pub functions: Vec<String>,
+    /// PEM certificates Spate's own outgoing TLS connections trust besides the system's roots
+    /// (HTTP endpoint destinations, S3, function URLs), like the AWS CLI's --ca-bundle.
+    #[arg(long, env = "SPATE_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
@@ -151,50 +155,6 @@ pub enum ObjectTarget {
     S3(spate_objects::S3Options),
 }
 
-/// The front door's settings (see `spate_server::ServerOptions` for what each bounds).
-#[derive(Args, Debug, Default)]
-pub struct ServerArgs {
-    /// Credentials check without a credentials file: `presence` (SigV4 parts must be present
-    /// and well formed) or `none`.
-    #[arg(long, env = "SPATE_AUTH")]
-    pub auth: Option<String>,
-    /// The access keys Spate accepts (TOML, `[[credentials]]` tables): with it every request's
-    /// SigV4 signature is verified.
-    #[arg(long, env = "SPATE_CREDENTIALS_FILE")]
-    pub credentials_file: Option<PathBuf>,
-    /// Audit log of control-plane calls and refused requests (JSON lines): a file, or `-` for
-    /// stderr.
-    #[arg(long, env = "SPATE_AUDIT_LOG")]
-    pub audit_log: Option<String>,
-    /// Connections open at once.
-    #[arg(long, env = "SPATE_CONNECTIONS_MAX")]
-    pub connections_max: Option<usize>,
-    /// Largest request body, in bytes.
-    #[arg(long, env = "SPATE_MAX_BODY_BYTES")]
-    pub max_body_bytes: Option<usize>,
-    /// Time for a request's headers to arrive, in milliseconds.
-    #[arg(long, env = "SPATE_HEADER_READ_TIMEOUT_MS")]
-    pub header_read_timeout_ms: Option<u64>,
-    /// Time for a request's body to arrive, in milliseconds.
-    #[arg(long, env = "SPATE_BODY_READ_TIMEOUT_MS")]
-    pub body_read_timeout_ms: Option<u64>,
-    /// An idle connection is closed after this many milliseconds.
-    #[arg(long, env = "SPATE_IDLE_TIMEOUT_MS")]
-    pub idle_timeout_ms: Option<u64>,
-    /// A connection whose responses make no progress this long is closed, in milliseconds.
-    #[arg(long, env = "SPATE_RESPONSE_STALL_TIMEOUT_MS")]
-    pub response_stall_timeout_ms: Option<u64>,
-    /// Bytes of unsent responses the server holds at most.
-    #[arg(long, env = "SPATE_RESPONSE_BUFFER_BYTES_MAX")]
-    pub response_buffer_bytes_max: Option<usize>,
-    /// Bytes of unsent responses one connection holds at most.
-    #[arg(long, env = "SPATE_CONNECTION_RESPONSE_BUFFER_BYTES_MAX")]
-    pub connection_response_buffer_bytes_max: Option<usize>,
-    /// HTTP/2 requests open at once on one connection.
-    #[arg(long, env = "SPATE_H2_MAX_CONCURRENT_STREAMS")]
-    pub h2_max_concurrent_streams: Option<u32>,
-}
-
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -230,6 +190,9 @@ struct FileConfig {
     auth: Option<String>,
     credentials_file: Option<PathBuf>,
     audit_log: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    ca_bundle: Option<PathBuf>,
     connections_max: Option<usize>,
     max_body_bytes: Option<usize>,
     header_read_timeout_ms: Option<u64>,
@@ -262,6 +225,8 @@ pub struct Settings {
     pub server: ServerOptions,
     pub firehose: FirehoseConfig,
     pub objects: ObjectTarget,
+    /// What outgoing TLS connections trust (`--ca-bundle`).
+    pub trust: spate_outbound::Trust,
 }
 
 /// A setting: the flag (or its environment variable), else the file, else the default.
@@ -271,67 +236,8 @@ macro_rules! pick {
     };
 }
 
-/// The front door's options.
-fn server_options(args: ServerArgs, file: &FileConfig) -> Result<ServerOptions, String> {
-    let d = ServerOptions::default();
-    let auth = match args.auth.as_deref().or(file.auth.as_deref()) {
-        None | Some("presence") => AuthMode::Presence,
-        Some("none") => AuthMode::None,
-        Some(other) => return Err(format!("--auth {other}: expected presence or none")),
-    };
-    let credentials = match args
-        .credentials_file
-        .as_ref()
-        .or(file.credentials_file.as_ref())
-    {
-        Some(path) => Some(std::sync::Arc::new(spate_auth::Credentials::load(path)?)),
-        None => None,
-    };
-    let audit = match args.audit_log.as_deref().or(file.audit_log.as_deref()) {
-        Some(target) => Some(std::sync::Arc::new(
-            spate_server::audit::AuditLog::open(target)
-                .map_err(|e| format!("--audit-log {target}: {e}"))?,
-        )),
-        None => None,
-    };
-    Ok(ServerOptions {
-        auth,
-        credentials,
-        audit,
-        region: d.region.clone(),
-        account_id: d.account_id.clone(),
-        connections_max: pick!(args, file, connections_max, d.connections_max),
-        max_body_bytes: pick!(args, file, max_body_bytes, d.max_body_bytes),
-        header_read_timeout_ms: pick!(args, file, header_read_timeout_ms, d.header_read_timeout_ms),
-        body_read_timeout_ms: pick!(args, file, body_read_timeout_ms, d.body_read_timeout_ms),
-        idle_timeout_ms: pick!(args, file, idle_timeout_ms, d.idle_timeout_ms),
-        response_stall_timeout_ms: pick!(
-            args,
-            file,
-            response_stall_timeout_ms,
-            d.response_stall_timeout_ms
-        ),
-        response_buffer_bytes_max: pick!(
-            args,
-            file,
-            response_buffer_bytes_max,
-            d.response_buffer_bytes_max
-        ),
-        connection_response_buffer_bytes_max: pick!(
-            args,
-            file,
-            connection_response_buffer_bytes_max,
-            d.connection_response_buffer_bytes_max
-        ),
-        h2_max_concurrent_streams: pick!(
-            args,
-            file,
-            h2_max_concurrent_streams,
-            d.h2_max_concurrent_streams
-        ),
-        shutdown_grace_ms: d.shutdown_grace_ms,
-    })
-}
+mod server;
+pub use server::ServerArgs;
 
 /// How ON_DEMAND streams scale.
 fn autoscale(args: &ServeArgs, file: &FileConfig) -> AutoscaleConfig {
@@ -414,10 +320,11 @@ fn service(args: &ServeArgs, file: &FileConfig) -> ServiceConfig {
 /// Firehose shares the account, region and lifecycle delays with Kinesis.
 fn firehose(
     service: &ServiceConfig,
-    allow_http_endpoints: bool,
-    enforce_limits: bool,
+    (allow_http_endpoints, enforce_limits): (bool, bool),
+    trust: &spate_outbound::Trust,
 ) -> FirehoseConfig {
     FirehoseConfig {
+        trust: trust.clone(),
         allow_http_endpoints,
         enforce_limits,
         region: service.region.clone(),
@@ -432,13 +339,14 @@ fn firehose(
 fn objects(
     args: ObjectArgs,
     file: &FileConfig,
-    region: &str,
+    (region, trust): (&str, &spate_outbound::Trust),
     data_dir: Option<&PathBuf>,
 ) -> ObjectTarget {
     let env = |name: &str| std::env::var(name).ok();
     if let Some(endpoint) = args.s3_endpoint.or(file.s3_endpoint.clone()) {
         return ObjectTarget::S3(spate_objects::S3Options {
             endpoint,
+            trust: trust.clone(),
             region: args
                 .s3_region
                 .or(file.s3_region.clone())
@@ -506,10 +414,14 @@ impl ServeArgs {
             self.objects.firehose_allow_http || file.firehose_allow_http.unwrap_or(false);
         let enforce_firehose_limits =
             self.enforce_firehose_limits || file.enforce_firehose_limits.unwrap_or(false);
+        let trust = match self.ca_bundle.take().or(file.ca_bundle.clone()) {
+            Some(path) => spate_outbound::Trust::with_bundle(&path)?,
+            None => spate_outbound::Trust::system(),
+        };
         let objects = objects(
             std::mem::take(&mut self.objects),
             &file,
-            &service.region,
+            (&service.region, &trust),
             data_dir.as_ref(),
         );
         Ok(Settings {
@@ -520,7 +432,8 @@ impl ServeArgs {
                 .unwrap_or_else(|| "127.0.0.1".into()),
             port: self.port.or(file.port).unwrap_or(4567),
             data_dir,
-            firehose: firehose(&service, allow_http, enforce_firehose_limits),
+            firehose: firehose(&service, (allow_http, enforce_firehose_limits), &trust),
+            trust,
             objects,
             service,
             create_streams,
@@ -530,7 +443,7 @@ impl ServeArgs {
             server: ServerOptions {
                 region: region.clone(),
                 account_id: account_id.clone(),
-                ..server_options(std::mem::take(&mut self.server), &file)?
+                ..server::server_options(std::mem::take(&mut self.server), &file)?
             },
         })
     }

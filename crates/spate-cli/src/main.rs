@@ -1,6 +1,7 @@
 //! `spate`: the server and its operator tools.
 
 mod bench;
+mod cert;
 mod config;
 mod data_dir;
 mod log_tool;
@@ -35,6 +36,9 @@ enum Command {
     /// Check or repair the record log of a stopped server's data directory.
     #[command(subcommand)]
     Log(log_tool::LogCommand),
+    /// Development TLS certificates.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(command) => bench::run(command),
         Command::Stream(command) => stream::run(command),
         Command::Log(command) => log_tool::run(command),
+        Command::Cert(command) => cert::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -65,11 +65,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
     }
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "spate listening on http://{addr}");
+        let scheme = if settings.server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let _ = writeln!(out, "spate listening on {scheme}://{addr}");
         let _ = out.flush();
     }
     let mut background = spawn_background(&kinesis);
     background.push(spawn_firehose_ticks(&firehose));
+    background.push(spawn_reloads(&settings.server));
     // One line per service behind the front door.
     let router = Router::new()
         .with_target(KinesisApi::new(kinesis.clone()))
@@ -181,6 +187,7 @@ async fn start_lambda(
     config.region = settings.service.region.clone();
     config.account_id = settings.service.account_id.clone();
     config.functions = settings.functions.clone();
+    config.trust = settings.trust.clone();
     let catalog = opened.catalog.clone();
     Lambda::open(
         config,
@@ -200,7 +207,7 @@ fn check_exposure(settings: &Settings) -> Result<(), String> {
     if let Some(credentials) = &server.credentials {
         tracing::info!(
             "verifying SigV4 signatures: {} access keys accepted",
-            credentials.len()
+            credentials.current().len()
         );
         return Ok(());
     }
@@ -338,6 +345,46 @@ fn spawn_background(kinesis: &Arc<Kinesis>) -> Vec<tokio::task::JoinHandle<()>> 
             }
         }),
     ]
+}
+
+/// SIGHUP reads the credentials file and the TLS certificate and key again; a file that no
+/// longer parses changes nothing (the error is logged and the old set stays in force).
+fn spawn_reloads(server: &spate_server::ServerOptions) -> tokio::task::JoinHandle<()> {
+    let (credentials, tls) = (server.credentials.clone(), server.tls.clone());
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                if let Some(store) = &credentials {
+                    match store.reload() {
+                        Ok(keys) => {
+                            tracing::info!("SIGHUP: credentials reloaded, {keys} access keys")
+                        }
+                        Err(e) => tracing::error!(
+                            "SIGHUP: credentials not reloaded, the old ones stay: {e}"
+                        ),
+                    }
+                }
+                if let Some(files) = &tls {
+                    match files.reload() {
+                        Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                        Err(e) => tracing::error!(
+                            "SIGHUP: TLS certificate not reloaded, the old one stays: {e}"
+                        ),
+                    }
+                }
+                if credentials.is_none() && tls.is_none() {
+                    tracing::info!("SIGHUP: nothing to reload (no credentials file, no TLS)");
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (credentials, tls);
+    })
 }
 
 async fn shutdown_signal() {

@@ -22,6 +22,8 @@ pub struct FirehoseConfig {
     pub allow_http_endpoints: bool,
     /// Enforce AWS's Direct PUT quotas per delivery stream (see `limits.rs`).
     pub enforce_limits: bool,
+    /// The authorities HTTP endpoint destinations are verified against.
+    pub trust: spate_outbound::Trust,
 }
 
 impl Default for FirehoseConfig {
@@ -37,6 +39,7 @@ impl Default for FirehoseConfig {
             retry_max_ms: 60_000,
             allow_http_endpoints: false,
             enforce_limits: false,
+            trust: spate_outbound::Trust::system(),
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct LambdaConfig {
     /// The `node` and `python3` executables the runners use.
     pub node: String,
     pub python: String,
+    /// The authorities `https://` function URLs are verified against.
+    pub trust: spate_outbound::Trust,
 }
 
 impl LambdaConfig {
@@ -30,6 +32,7 @@ impl LambdaConfig {
             functions: Vec::new(),
             node: "node".into(),
             python: "python3".into(),
+            trust: spate_outbound::Trust::system(),
         }
     }
 }

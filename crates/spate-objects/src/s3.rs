@@ -5,7 +5,7 @@ use crate::{ObjectError, ObjectFuture, ObjectStore, PutObject};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
 use bytes::Bytes;
 
 /// How to reach the endpoint.
@@ -16,6 +16,8 @@ pub struct S3Options {
     pub region: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The authorities an `https://` endpoint is verified against.
+    pub trust: spate_outbound::Trust,
 }
 
 pub struct S3Store {
@@ -32,9 +34,17 @@ impl S3Store {
             None,
             "spate",
         );
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
+        let mut builder =
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        if let Some(pem) = options.trust.bundle_pem() {
+            let store = TrustStore::default().with_pem_certificate(pem.to_vec());
+            match TlsContext::builder().with_trust_store(store).build() {
+                Ok(context) => builder = builder.tls_context(context),
+                // Trust::with_bundle parsed the bundle already: this cannot happen in practice.
+                Err(e) => tracing::error!("--ca-bundle not applied to S3: {e}"),
+            }
+        }
+        let http = builder.build_https();
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(options.region.clone()))

@@ -49,6 +49,17 @@ fn access_key(headers: &hyper::HeaderMap) -> Option<String> {
     Some(credential.split('/').next()?.to_string())
 }
 
+/// The verified principal; for a request that failed authentication, the key it named.
+pub(crate) fn principal_of(
+    credential: Option<&spate_auth::Credential>,
+    headers: &hyper::HeaderMap,
+) -> String {
+    match credential {
+        Some(c) => c.principal.clone(),
+        None => access_key(headers).unwrap_or_else(|| "anonymous".into()),
+    }
+}
+
 /// One audited request.
 pub struct Entry<'a> {
     pub principal: &'a str,
@@ -94,11 +105,7 @@ impl AuditLog {
         if refused.is_none() && !self.wants(call.operation) {
             return;
         }
-        // The verified principal; for a request that failed authentication, the key it named.
-        let principal = match credential {
-            Some(c) => c.principal.clone(),
-            None => access_key(call.headers).unwrap_or_else(|| "anonymous".into()),
-        };
+        let principal = principal_of(credential, call.headers);
         let action = format!(
             "{}:{}",
             crate::authorize::namespace(call.service.target_prefix()),

@@ -4,6 +4,7 @@
 //! ARN; otherwise `*`), decided by `spate_auth::policy` under the principal's identity policy and
 //! the resource's policy (PutResourcePolicy).
 
+use crate::conn::ConnState;
 use crate::options::ServerOptions;
 use spate_auth::policy::{decide, Decision, Request};
 use spate_auth::Credential;
@@ -66,7 +67,7 @@ pub fn authorize(
     operation: &str,
     body: &[u8],
     credential: &Credential,
-    source_ip: Option<std::net::IpAddr>,
+    connection: &ConnState,
 ) -> Result<(), ApiError> {
     // A principal without a policy may do anything its own account's resources allow: with no
     // resource policy anywhere there is nothing to find out.
@@ -77,15 +78,36 @@ pub fn authorize(
     }
     let action = format!("{}:{operation}", namespace(service.target_prefix()));
     let resource = resource_of(options, body);
-    let resource_account = resource.split(':').nth(4).unwrap_or(&options.account_id);
-    let resource_account = if resource_account.is_empty() {
-        options.account_id.as_str()
-    } else {
-        resource_account
-    };
     let resource_policy = service
         .resource_policy(policy_owner(&resource))
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let asked = Asked {
+        action: &action,
+        resource: &resource,
+        resource_policy: resource_policy.as_ref(),
+    };
+    authorize_asked(options, &asked, credential, connection)
+}
+
+/// An action on a resource, and the resource's policy if it has one.
+pub(crate) struct Asked<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub resource_policy: Option<&'a serde_json::Value>,
+}
+
+/// Whether `credential` may do what is `asked`, under its identity policy and the resource's.
+pub(crate) fn authorize_asked(
+    options: &ServerOptions,
+    asked: &Asked<'_>,
+    credential: &Credential,
+    connection: &ConnState,
+) -> Result<(), ApiError> {
+    let (action, resource) = (asked.action, asked.resource);
+    let resource_account = match resource.split(':').nth(4) {
+        Some(account) if !account.is_empty() => account,
+        _ => options.account_id.as_str(),
+    };
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -98,17 +120,17 @@ pub fn authorize(
         } else {
             account
         },
-        action: &action,
-        resource: &resource,
+        action,
+        resource,
         resource_account,
-        source_ip,
-        secure_transport: false,
+        source_ip: connection.peer,
+        secure_transport: connection.secure,
         now_ms,
     };
     let why = match decide(
         &request,
         credential.policy_document.as_ref(),
-        resource_policy.as_ref(),
+        asked.resource_policy,
     ) {
         Decision::Allow => return Ok(()),
         Decision::DeniedByIdentity => {

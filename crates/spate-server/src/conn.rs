@@ -20,21 +20,24 @@ pub struct ConnState {
     in_flight: AtomicUsize,
     /// The client's address (for `aws:SourceIp` and the audit log).
     pub peer: Option<std::net::IpAddr>,
+    /// Whether the connection is TLS (`aws:SecureTransport`).
+    pub secure: bool,
 }
 
 impl ConnState {
     #[cfg(test)]
     pub fn new() -> Arc<ConnState> {
-        ConnState::with_peer(None)
+        ConnState::with_peer(None, false)
     }
 
-    pub fn with_peer(peer: Option<std::net::IpAddr>) -> Arc<ConnState> {
+    pub fn with_peer(peer: Option<std::net::IpAddr>, secure: bool) -> Arc<ConnState> {
         Arc::new(ConnState {
             started: Instant::now(),
             last_io_ms: AtomicI64::new(0),
             last_progress_ms: AtomicI64::new(0),
             in_flight: AtomicUsize::new(0),
             peer,
+            secure,
         })
     }
 

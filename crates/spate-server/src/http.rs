@@ -1,4 +1,4 @@
-//! Connections: HTTP/1.1 and HTTP/2 cleartext on one port, a bounded number of them, each
+//! Connections: HTTP/1.1 and HTTP/2, cleartext or TLS, on one port, a bounded number of them, each
 //! watched for idleness and stalled responses; graceful drain at shutdown.
 
 use crate::body::{Budget, ConnectionBudget, ServerBody};
@@ -9,12 +9,14 @@ use crate::request::handle;
 use crate::router::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// Everything a request handler needs, shared by all connections.
 pub(crate) struct Shared {
@@ -46,7 +48,11 @@ pub async fn serve(
         options.connection_response_buffer_bytes_max,
         Duration::from_millis(options.response_stall_timeout_ms),
     );
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let graceful = GracefulShutdown::new();
+    let tls = match &options.tls {
+        Some(files) => Some(files.acceptor().map_err(std::io::Error::other)?),
+        None => None,
+    };
     let slots = Arc::new(Semaphore::new(options.connections_max.max(1)));
     tokio::pin!(shutdown);
     loop {
@@ -68,7 +74,7 @@ pub async fn serve(
                     budget: budget.for_connection(),
                     slot,
                 };
-                connection.spawn(stream, &builder, &graceful);
+                connection.spawn(stream, &builder, &graceful, tls.as_ref());
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -99,18 +105,54 @@ struct Connection {
 }
 
 impl Connection {
-    /// Serves the connection on its own task, under the watchdog.
+    /// Serves the connection on its own task (after the TLS handshake, if the port speaks
+    /// TLS), under the watchdog.
     fn spawn(
         self,
         stream: tokio::net::TcpStream,
         builder: &auto::Builder<TokioExecutor>,
-        graceful: &hyper_util::server::graceful::GracefulShutdown,
+        graceful: &GracefulShutdown,
+        tls: Option<&TlsAcceptor>,
     ) {
         let _ = stream.set_nodelay(true);
-        let state = ConnState::with_peer(stream.peer_addr().ok().map(|a| a.ip()));
+        let peer = stream.peer_addr().ok().map(|a| a.ip());
+        let state = ConnState::with_peer(peer, tls.is_some());
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.cloned());
+        // A client must finish the handshake as fast as it must send its headers.
+        let handshake = Duration::from_millis(self.shared.options.header_read_timeout_ms);
+        let metrics = self.shared.metrics.clone();
+        tokio::spawn(async move {
+            metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+            let io = TrackedIo::new(stream, state.clone());
+            match tls {
+                None => self.run(TokioIo::new(io), &builder, watcher, state).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake, acceptor.accept(io)).await {
+                        Ok(Ok(tls)) => self.run(TokioIo::new(tls), &builder, watcher, state).await,
+                        Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                        Err(_) => {
+                            tracing::debug!("TLS handshake not finished within {handshake:?}")
+                        }
+                    }
+                }
+            }
+            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+
+    /// Serves HTTP/1.1 or HTTP/2 (by the client's preface) until the connection ends or the
+    /// watchdog closes it; the connection slot is released on return.
+    async fn run<I>(
+        self,
+        io: TokioIo<I>,
+        builder: &auto::Builder<TokioExecutor>,
+        watcher: hyper_util::server::graceful::Watcher,
+        state: Arc<ConnState>,
+    ) where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let service = service_for(self.shared.clone(), state.clone(), self.budget);
-        let io = TokioIo::new(TrackedIo::new(stream, state.clone()));
-        let conn = graceful.watch(
+        let conn = watcher.watch(
             builder
                 .serve_connection_with_upgrades(io, service)
                 .into_owned(),
@@ -118,19 +160,13 @@ impl Connection {
         let options = &self.shared.options;
         let idle = Duration::from_millis(options.idle_timeout_ms);
         let stall = Duration::from_millis(options.response_stall_timeout_ms);
-        let metrics = self.shared.metrics.clone();
-        let slot = self.slot;
-        tokio::spawn(async move {
-            metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-            tokio::select! {
-                ended = conn => if let Err(e) = ended {
-                    tracing::debug!("connection ended: {e}");
-                },
-                why = watchdog(state, idle, stall) => tracing::debug!("closing connection: {why}"),
-            }
-            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
-            drop(slot);
-        });
+        tokio::select! {
+            ended = conn => if let Err(e) = ended {
+                tracing::debug!("connection ended: {e}");
+            },
+            why = watchdog(state, idle, stall) => tracing::debug!("closing connection: {why}"),
+        }
+        drop(self.slot);
     }
 }
 

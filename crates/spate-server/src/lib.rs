@@ -1,4 +1,5 @@
-//! The front door: one listener for every service (HTTP/1.1 and HTTP/2 cleartext on one port).
+//! The front door: one listener for every service (HTTP/1.1 and HTTP/2, cleartext or TLS, on
+//! one port).
 //!
 //! * [`router`]: AWS JSON services by `X-Amz-Target` prefix, REST services by method and path.
 //! * [`edge`]: AWS's protocol edges (method, content type, target, body syntax, credentials
@@ -17,7 +18,9 @@ mod http;
 mod metrics;
 mod options;
 mod request;
+mod rest;
 pub mod router;
+pub mod tls;
 
 pub use auth::AuthMode;
 pub use http::serve;

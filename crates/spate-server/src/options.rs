@@ -29,12 +29,15 @@ pub struct ServerOptions {
     pub auth: AuthMode,
     /// With credentials, every request's SigV4 signature is verified against them
     /// (`--credentials-file`); without, only their presence and shape are checked.
-    pub credentials: Option<std::sync::Arc<spate_auth::Credentials>>,
+    pub credentials: Option<std::sync::Arc<spate_auth::CredentialStore>>,
     /// The region and account resources belong to, for the ARNs authorization names.
     pub region: String,
     pub account_id: String,
     /// Where control-plane calls and refusals are logged (`--audit-log`).
     pub audit: Option<std::sync::Arc<crate::audit::AuditLog>>,
+    /// With a certificate and key (`--tls-cert`, `--tls-key`) the port speaks TLS only, HTTP/2
+    /// and HTTP/1.1 chosen by ALPN.
+    pub tls: Option<std::sync::Arc<crate::tls::TlsFiles>>,
 }
 
 impl Default for ServerOptions {
@@ -55,6 +58,7 @@ impl Default for ServerOptions {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             audit: None,
+            tls: None,
         }
     }
 }

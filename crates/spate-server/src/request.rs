@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use spate_wire::codec::Encoding;
-use spate_wire::service::{Call, Reply, RestCall, RestService, TargetService};
+use spate_wire::service::{Call, Reply, TargetService};
 use spate_wire::{eventstream, ApiError, ErrorKind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ pub(crate) async fn handle(
     response
 }
 
-type Routed = (Response<ServerBody>, String, &'static str);
+pub(crate) type Routed = (Response<ServerBody>, String, &'static str);
 
 /// Everything but CORS preflights: (response, service, operation) for metrics.
 async fn route(
@@ -64,7 +64,7 @@ async fn route(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     if let Some(rest) = shared.router.rest(&method, &path) {
-        return call_rest(rest, req, shared).await;
+        return crate::rest::call_rest(rest, req, shared, state).await;
     }
     let uri = req.uri().clone();
     let headers = req.headers().clone();
@@ -100,7 +100,7 @@ async fn route(
             let checked = authenticated.and_then(|_| match &credential {
                 Some(c) => {
                     let (options, op) = (&shared.options, operation.name);
-                    crate::authorize::authorize(options, &*service, op, &body, c, state.peer)
+                    crate::authorize::authorize(options, &*service, op, &body, c, state)
                 }
                 None => Ok(()),
             });
@@ -139,16 +139,17 @@ async fn route(
 }
 
 /// With credentials configured, the request's SigV4 signature verified against them.
-fn authenticate(
+pub(crate) fn authenticate(
     shared: &Shared,
     method: &str,
     uri: &hyper::Uri,
     headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> Result<Option<spate_auth::Credential>, spate_auth::AuthError> {
-    let Some(credentials) = &shared.options.credentials else {
+    let Some(store) = &shared.options.credentials else {
         return Ok(None);
     };
+    let credentials = store.current();
     let mut list: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
@@ -172,85 +173,15 @@ fn authenticate(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    spate_auth::verify(&request, credentials, now_ms).map(|c| Some(c.clone()))
+    spate_auth::verify(&request, &credentials, now_ms).map(|c| Some(c.clone()))
 }
 
-fn auth_kind(e: &spate_auth::AuthError) -> ErrorKind {
+pub(crate) fn auth_kind(e: &spate_auth::AuthError) -> ErrorKind {
     match e {
         spate_auth::AuthError::UnrecognizedClient => ErrorKind::UnrecognizedClient,
         spate_auth::AuthError::InvalidSignature(_) => ErrorKind::InvalidSignature,
         spate_auth::AuthError::Incomplete(_) => ErrorKind::IncompleteSignature,
     }
-}
-
-async fn call_rest(rest: Arc<dyn RestService>, req: Request<Incoming>, shared: &Shared) -> Routed {
-    let method = req.method().as_str().to_string();
-    let uri = req.uri().clone();
-    let request_headers = req.headers().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(String::from);
-    let headers = req
-        .headers()
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let body = match read_body(req, shared).await {
-        Ok(body) => body,
-        Err(response) => return (response, "edge".into(), "Body"),
-    };
-    let service = rest.name().to_string();
-    if rest.authenticated() {
-        if let Err(e) = authenticate(shared, &method, &uri, &request_headers, &body) {
-            // REST-JSON services answer authentication failures with 403.
-            let message: String = e
-                .message()
-                .chars()
-                .flat_map(|c| match c {
-                    '"' | '\\' => vec!['\\', c],
-                    c => vec![c],
-                })
-                .collect();
-            let body = format!("{{\"message\":\"{message}\"}}");
-            let mut response = Response::new(Either::Left(FullBody::new(body.into_bytes(), None)));
-            *response.status_mut() = StatusCode::FORBIDDEN;
-            insert(
-                response.headers_mut(),
-                hyper::header::CONTENT_TYPE,
-                "application/json",
-            );
-            insert(
-                response.headers_mut(),
-                HeaderName::from_static("x-amzn-errortype"),
-                e.code(),
-            );
-            return (response, service, "Auth");
-        }
-    }
-    let reply = rest
-        .call(RestCall {
-            method,
-            path,
-            query,
-            headers,
-            body,
-        })
-        .await;
-    let reply_operation = reply.operation;
-    let mut response = Response::new(Either::Left(FullBody::new(reply.body, None)));
-    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    insert(
-        response.headers_mut(),
-        hyper::header::CONTENT_TYPE,
-        reply.content_type,
-    );
-    for (name, value) in reply.headers {
-        insert(
-            response.headers_mut(),
-            HeaderName::from_static(name),
-            &value,
-        );
-    }
-    (response, service, reply_operation)
 }
 
 /// Calls a service operation once its largest response fits the buffer budget.
@@ -312,7 +243,10 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Reads a request body up to the limit and within the body timeout.
-async fn read_body(req: Request<Incoming>, shared: &Shared) -> Result<Bytes, Response<ServerBody>> {
+pub(crate) async fn read_body(
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Result<Bytes, Response<ServerBody>> {
     let options = &shared.options;
     let limited = Limited::new(req.into_body(), options.max_body_bytes).collect();
     let timeout = Duration::from_millis(options.body_read_timeout_ms);
@@ -434,7 +368,7 @@ fn decorate(h: &mut HeaderMap, origin: bool, preflight: bool) {
     }
 }
 
-fn insert(h: &mut HeaderMap, name: impl Into<HeaderName>, value: &str) {
+pub(crate) fn insert(h: &mut HeaderMap, name: impl Into<HeaderName>, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         h.insert(name.into(), v);
     }

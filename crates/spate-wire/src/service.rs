@@ -143,7 +143,24 @@ pub trait RestService: Send + Sync + 'static {
         true
     }
     fn matches(&self, method: &str, path: &str) -> bool;
+    /// What a request asks to do, for authorization and the audit log; `None` for a request
+    /// that names no operation (the service answers it with its own error).
+    fn action(&self, _method: &str, _path: &str, _body: &[u8]) -> Option<RestAction> {
+        None
+    }
     fn call(self: Arc<Self>, call: RestCall) -> BoxFuture<RestReply>;
+}
+
+/// The IAM action a REST request performs and the resource it performs it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestAction {
+    /// `lambda:CreateFunction`.
+    pub action: String,
+    /// The resource's ARN, or `*` for actions on no one resource (List*, Create* of mappings).
+    pub resource: String,
+    /// Moves data (an invocation) rather than changing or reading configuration: not audited
+    /// when allowed.
+    pub data_plane: bool,
 }
 
 /// Decodes a call's input, runs `op`, encodes its output. Operations without output answer an

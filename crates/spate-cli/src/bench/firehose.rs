@@ -230,6 +230,7 @@ fn object_store(args: &FirehoseArgs) -> Option<Arc<dyn ObjectStore>> {
             region: args.target.region.clone(),
             access_key_id: key("AWS_ACCESS_KEY_ID"),
             secret_access_key: key("AWS_SECRET_ACCESS_KEY"),
+            trust: spate_outbound::Trust::system(),
         })));
     }
     let dir = args.buckets_dir.clone()?;

@@ -9,7 +9,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
@@ -65,19 +64,14 @@ struct CommonAttributes<'a> {
 }
 
 pub struct HttpSender {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<spate_outbound::Connector, Full<Bytes>>,
 }
 
 impl HttpSender {
-    /// A client for `https://` endpoints (rustls, the system's root certificates) that also
-    /// speaks plain `http://` for endpoints the operator allowed.
-    pub fn new() -> std::io::Result<HttpSender> {
-        let provider = rustls::crypto::ring::default_provider();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)?
-            .https_or_http()
-            .enable_http1()
-            .build();
+    /// A client for `https://` endpoints (rustls; the system's roots and `--ca-bundle`) that
+    /// also speaks plain `http://` for endpoints the operator allowed.
+    pub fn new(trust: &spate_outbound::Trust) -> Result<HttpSender, String> {
+        let https = trust.connector()?;
         Ok(HttpSender {
             client: Client::builder(TokioExecutor::new()).build(https),
         })
@@ -91,7 +85,10 @@ impl HttpSender {
     ) -> Result<(), PostError> {
         let answer = tokio::time::timeout(RESPONSE_TIMEOUT, async {
             let response = self.client.request(request).await.map_err(|e| {
-                PostError::Retriable(format!("the endpoint could not be reached: {e}"))
+                PostError::Retriable(format!(
+                    "the endpoint could not be reached: {}",
+                    spate_outbound::describe(&e)
+                ))
             })?;
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), RESPONSE_MAX_BYTES)

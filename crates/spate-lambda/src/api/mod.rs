@@ -1,6 +1,7 @@
 //! The Lambda REST edge: `/2015-03-31/functions...` and `/2015-03-31/event-source-mappings...`
 //! on the server's port, with the REST-JSON protocol's shapes, status codes and errors.
 
+mod actions;
 mod check;
 mod functions;
 mod mappings;
@@ -8,7 +9,7 @@ mod mappings;
 use crate::errors::{LambdaError, LambdaErrorKind};
 use crate::service::Lambda;
 use serde::Serialize;
-use spate_wire::service::{BoxFuture, RestCall, RestReply, RestService};
+use spate_wire::service::{BoxFuture, RestAction, RestCall, RestReply, RestService};
 use std::sync::Arc;
 
 const PREFIX: &str = "/2015-03-31/";
@@ -30,6 +31,10 @@ impl RestService for LambdaApi {
 
     fn matches(&self, _method: &str, path: &str) -> bool {
         path.starts_with(PREFIX)
+    }
+
+    fn action(&self, method: &str, path: &str, body: &[u8]) -> Option<RestAction> {
+        self.action_of(method, path, body)
     }
 
     fn call(self: Arc<Self>, call: RestCall) -> BoxFuture<RestReply> {

@@ -4,7 +4,6 @@
 use super::invoke::{InvokeContext, Outcome};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
@@ -14,14 +13,15 @@ pub const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct UrlInvoker {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<spate_outbound::Connector, Full<Bytes>>,
 }
 
-impl Default for UrlInvoker {
-    fn default() -> Self {
-        UrlInvoker {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+impl UrlInvoker {
+    /// `http://` and `https://` URLs, the latter verified against `trust`.
+    pub fn new(trust: &spate_outbound::Trust) -> Result<UrlInvoker, String> {
+        Ok(UrlInvoker {
+            client: Client::builder(TokioExecutor::new()).build(trust.connector()?),
+        })
     }
 }
 
@@ -51,7 +51,7 @@ impl UrlInvoker {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| spate_outbound::describe(&e))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), RESPONSE_MAX_BYTES)
                 .collect()

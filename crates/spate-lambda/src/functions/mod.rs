@@ -80,13 +80,14 @@ impl Functions {
             .and_then(|_| std::fs::write(runners.join("node-runner.mjs"), NODE_RUNNER))
             .and_then(|_| std::fs::write(runners.join("python-runner.py"), PYTHON_RUNNER))
             .map_err(|e| service(format!("writing the runners to {}: {e}", runners.display())))?;
+        let urls = http::UrlInvoker::new(&config.trust).map_err(service)?;
         let functions = Functions {
             registry,
             config,
             objects,
             clock,
             pools: Mutex::new(HashMap::new()),
-            urls: http::UrlInvoker::default(),
+            urls,
         };
         for declared in functions.config.functions.clone() {
             functions.declare(declared)?;

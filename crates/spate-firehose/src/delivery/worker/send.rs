@@ -232,7 +232,10 @@ impl Worker {
         if let Some(sender) = &self.http {
             return Ok(sender.clone());
         }
-        let sender = Arc::new(HttpSender::new().map_err(|e| format!("the HTTP client: {e}"))?);
+        let sender = Arc::new(
+            HttpSender::new(&self.registry.config.trust)
+                .map_err(|e| format!("the HTTP client: {e}"))?,
+        );
         self.http = Some(sender.clone());
         Ok(sender)
     }
