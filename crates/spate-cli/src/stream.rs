@@ -61,6 +61,7 @@ async fn hot_shards(args: HotShardsArgs) -> Result<(), String> {
         region: args.region.clone(),
         stream: args.name.clone(),
         json: args.json,
+        ca_bundle: None,
     }
     .client()?;
     let report = traffic(&client, &args.name).await?;

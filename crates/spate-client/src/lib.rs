@@ -1,11 +1,11 @@
 //! A small Kinesis client for Spate's own tools: JSON 1.1 over HTTP/1.1 keep-alive connections,
-//! SigV4-signed so the tools work against real AWS too (plain `http://` endpoints only for now).
+//! SigV4-signed so the tools work against real AWS too; `http://` and `https://` endpoints (rustls,
+//! the system's roots plus an optional CA bundle).
 
 pub mod sigv4;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
@@ -42,7 +42,7 @@ pub struct Credentials {
 /// One endpoint, region and credential set; cheap to clone (connections are pooled).
 #[derive(Clone)]
 pub struct KinesisClient {
-    http: HyperClient<HttpConnector, Full<Bytes>>,
+    http: HyperClient<spate_outbound::Connector, Full<Bytes>>,
     endpoint: http::Uri,
     host: String,
     region: String,
@@ -82,25 +82,40 @@ fn api_error(status: u16, bytes: &[u8]) -> ClientError {
 }
 
 impl KinesisClient {
+    /// A client trusting the system's root certificates for `https://` endpoints.
     pub fn new(
         endpoint: &str,
         region: &str,
         credentials: Credentials,
     ) -> Result<Self, ClientError> {
+        KinesisClient::with_trust(
+            endpoint,
+            region,
+            credentials,
+            &spate_outbound::Trust::system(),
+        )
+    }
+
+    /// A client trusting `trust` for `https://` endpoints.
+    pub fn with_trust(
+        endpoint: &str,
+        region: &str,
+        credentials: Credentials,
+        trust: &spate_outbound::Trust,
+    ) -> Result<Self, ClientError> {
         let endpoint: http::Uri = endpoint
             .parse()
             .map_err(|e| ClientError::Transport(format!("endpoint {endpoint}: {e}")))?;
-        if endpoint.scheme_str() != Some("http") {
-            return Err(ClientError::Transport(
-                "only http:// endpoints are supported by spate's tools so far".into(),
-            ));
+        if !matches!(endpoint.scheme_str(), Some("http" | "https")) {
+            return Err(ClientError::Transport(format!(
+                "endpoint {endpoint}: expected http:// or https://"
+            )));
         }
         let host = endpoint
             .authority()
             .map(|a| a.to_string())
             .ok_or_else(|| ClientError::Transport("endpoint has no host".into()))?;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+        let connector = trust.connector().map_err(ClientError::Transport)?;
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1024)
             .build(connector);

@@ -73,11 +73,15 @@ impl Trust {
     /// A connector for `https://` URLs with this trust that also speaks plain `http://`
     /// (HTTP/1.1; callers decide whether plain URLs are allowed).
     pub fn connector(&self) -> Result<Connector, String> {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        // Requests are small and answered at once: Nagle's delay would only add latency.
+        tcp.set_nodelay(true);
         Ok(hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(self.client_config()?)
             .https_or_http()
             .enable_http1()
-            .build())
+            .wrap_connector(tcp))
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Target {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// PEM certificates to trust for an `https://` endpoint besides the system's roots.
+    #[arg(long, env = "AWS_CA_BUNDLE")]
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl Target {
@@ -49,7 +52,12 @@ impl Target {
             secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "spate".into()),
             session_token: std::env::var("AWS_SESSION_TOKEN").ok(),
         };
-        KinesisClient::new(&self.endpoint, &self.region, credentials).map_err(|e| e.to_string())
+        let trust = match &self.ca_bundle {
+            Some(path) => spate_outbound::Trust::with_bundle(path)?,
+            None => spate_outbound::Trust::system(),
+        };
+        KinesisClient::with_trust(&self.endpoint, &self.region, credentials, &trust)
+            .map_err(|e| e.to_string())
     }
 }
 
