@@ -36,10 +36,15 @@ def weed_binary() -> str:
 
 
 class SeaweedFS:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, tls: tuple[str, str] | None = None):
+        """With `tls` (a PEM certificate chain and key), S3 is also served over HTTPS on
+        `https_endpoint`."""
         self.root = Path(root)
         self.ports = {flag: free_port() for flag in PORT_FLAGS}
         self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
+        self.tls = tls
+        self.https_port = free_port() if tls else None
+        self.https_endpoint = f"https://127.0.0.1:{self.https_port}" if tls else None
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "SeaweedFS":
@@ -54,6 +59,9 @@ class SeaweedFS:
             "-volume.max=2000", "-master.volumeSizeLimitMB=64",
             *[f"-{flag}={port}" for flag, port in self.ports.items()],
         ]
+        if self.tls:
+            cert, key = self.tls
+            args += [f"-s3.cert.file={cert}", f"-s3.key.file={key}", f"-s3.port.https={self.https_port}"]
         log = open(self.root / "weed.log", "wb")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -231,3 +231,66 @@ def test_a_missing_certificate_file_stops_the_start(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "--tls-cert" in done.stderr and "nope.pem" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def seaweed_tls(tmp_path_factory, certs):
+    from seaweed import SeaweedFS
+
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweed-tls"), tls=(certs["cert"], certs["key"])).start()
+    yield server
+    server.stop()
+
+
+def test_firehose_writes_to_s3_over_https_trusting_the_ca_bundle(factory, certs, seaweed_tls):
+    s3 = seaweed_tls.client()
+    s3.create_bucket(Bucket="tls-delivery")
+    server = factory("memory", extra_args=["--s3-endpoint", seaweed_tls.https_endpoint, "--ca-bundle", certs["ca"]])
+    firehose = server.client("firehose")
+    name = unique_name("tls-s3")
+    firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "RoleARN": "arn:aws:iam::000000000000:role/r", "BucketARN": "arn:aws:s3:::tls-delivery",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+    })
+    firehose.put_record(DeliveryStreamName=name, Record={"Data": b"via https\n"})
+    [listed] = eventually(lambda: s3.list_objects_v2(Bucket="tls-delivery")["Contents"], 30)
+    assert s3.get_object(Bucket="tls-delivery", Key=listed["Key"])["Body"].read() == b"via https\n"
+
+
+def test_function_urls_may_be_https(factory, certs):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    seen = []
+
+    class Function(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = b'{"answer": 42}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Function)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs["cert"], certs["key"])
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        server = factory("memory", extra_args=["--ca-bundle", certs["ca"]])
+        lam = server.client("lambda")
+        lam.create_function(FunctionName="secure", Runtime="provided.al2023", Role="arn:aws:iam::000000000000:role/r",
+                            Handler="x", Code={}, Environment={"Variables": {
+                                "SPATE_FUNCTION_URL": f"https://localhost:{httpd.server_address[1]}/"}})
+        out = lam.invoke(FunctionName="secure", Payload=b'{"question": "?"}')
+        assert "FunctionError" not in out, out["Payload"].read()
+        assert json.loads(out["Payload"].read()) == {"answer": 42}
+        assert seen == [{"question": "?"}]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
