@@ -54,6 +54,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let lambda = start_lambda(&settings, &opened, &kinesis, objects).await?;
     firehose.set_invoker(Arc::new(FunctionRunner(lambda.clone())));
     let (queues_log, queues) = start_queues(&settings, &opened, &kinesis).await?;
+    let dynamodb = spate_dynamodb::DynamoDb::open(
+        spate_dynamodb::DynamoDbConfig {
+            region: settings.service.region.clone(),
+            account_id: settings.service.account_id.clone(),
+        },
+        opened.catalog.clone(),
+    )
+    .map_err(|e| format!("DynamoDB: {e}"))?;
     check_exposure(&settings)?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
@@ -63,13 +71,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
         Some(dir) => tracing::info!("data directory {}", dir.display()),
         None => tracing::warn!("running in memory: nothing survives a restart"),
     }
+    let scheme = if settings.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    lambda.functions.set_endpoint(format!("{scheme}://{addr}"));
     {
         let mut out = std::io::stdout().lock();
-        let scheme = if settings.server.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
         let _ = writeln!(out, "spate listening on {scheme}://{addr}");
         let _ = out.flush();
     }
@@ -83,6 +92,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .with_target(QueuesApi::new(queues))
         .with_target(FirehoseApi::new(firehose.clone()))
         .with_target(FirehoseAdminApi::new(firehose.clone()))
+        .with_target(spate_dynamodb::api::DynamoDbApi::new(dynamodb))
         .with_rest(LambdaApi::new(lambda.clone()));
     spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
         .await

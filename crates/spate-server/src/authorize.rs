@@ -31,6 +31,7 @@ struct Named {
     resource_arn: Option<String>,
     stream_name: Option<String>,
     delivery_stream_name: Option<String>,
+    table_name: Option<String>,
 }
 
 /// The ARN a request body names, if any.
@@ -48,6 +49,9 @@ pub(crate) fn resource_of(options: &ServerOptions, body: &[u8]) -> String {
     }
     if let Some(name) = named.delivery_stream_name {
         return format!("arn:aws:firehose:{region}:{account}:deliverystream/{name}");
+    }
+    if let Some(name) = named.table_name {
+        return format!("arn:aws:dynamodb:{region}:{account}:table/{name}");
     }
     "*".into()
 }
@@ -182,5 +186,10 @@ mod tests {
         );
         assert_eq!(namespace("Kinesis_20131202"), "kinesis");
         assert_eq!(namespace("Firehose_20150804"), "firehose");
+        assert_eq!(namespace("DynamoDB_20120810"), "dynamodb");
+        assert_eq!(
+            resource_of(&options, br#"{"TableName":"leases"}"#),
+            "arn:aws:dynamodb:us-east-1:000000000000:table/leases"
+        );
     }
 }

@@ -12,6 +12,7 @@ use spate_wire::{ApiError, ErrorKind};
 use std::sync::Arc;
 
 pub const JSON_11: &str = "application/x-amz-json-1.1";
+pub const JSON_10: &str = "application/x-amz-json-1.0";
 pub const CBOR_11: &str = "application/x-amz-cbor-1.1";
 pub const LEGACY_JSON: &str = "application/json";
 
@@ -127,6 +128,16 @@ pub fn decide(router: &Router, request: &Request<'_>, auth: AuthMode) -> Decisio
     let target = request.target.and_then(|t| router.target(t));
     let encoding = match content_type.as_str() {
         JSON_11 => Encoding::Json,
+        // JSON 1.0 only for a service that speaks it (DynamoDB); Kinesis answers it as it
+        // answers any other content type.
+        JSON_10
+            if request
+                .target
+                .and_then(|t| router.json_version(t))
+                .is_some_and(|v| v == Encoding::Json10) =>
+        {
+            Encoding::Json10
+        }
         CBOR_11 => Encoding::Cbor,
         _ if request.body.is_empty() => Encoding::Cbor,
         LEGACY_JSON => return Decision::Answer(legacy(request.body)),

@@ -37,6 +37,16 @@ impl Router {
             .find_map(|s| Some((s.clone(), s.operation(operation)?)))
     }
 
+    /// The JSON version the services under `target`'s prefix speak (`Json10` for DynamoDB),
+    /// whether or not they have the operation.
+    pub fn json_version(&self, target: &str) -> Option<spate_wire::codec::Encoding> {
+        let prefix = target.split_once('.').map_or(target, |(p, _)| p);
+        self.targets
+            .iter()
+            .find(|s| s.target_prefix() == prefix)
+            .map(|s| s.json_version())
+    }
+
     pub fn rest(&self, method: &str, path: &str) -> Option<Arc<dyn RestService>> {
         self.rest.iter().find(|s| s.matches(method, path)).cloned()
     }

@@ -9,6 +9,8 @@ use serde::Serialize;
 pub enum Encoding {
     /// `application/x-amz-json-1.1` (and plain `application/json`).
     Json,
+    /// `application/x-amz-json-1.0` (DynamoDB): the same JSON, its own content type.
+    Json10,
     /// `application/x-amz-cbor-1.1`, as the Java SDK sends it.
     Cbor,
 }
@@ -25,6 +27,7 @@ impl Encoding {
     pub fn content_type(self) -> &'static str {
         match self {
             Encoding::Json => "application/x-amz-json-1.1",
+            Encoding::Json10 => "application/x-amz-json-1.0",
             Encoding::Cbor => "application/x-amz-cbor-1.1",
         }
     }
@@ -38,7 +41,9 @@ pub fn decode<T: DeserializeOwned>(encoding: Encoding, body: &[u8]) -> Result<T,
         return Err(ApiError::bare(ErrorKind::Serialization));
     }
     match encoding {
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| json_error(&e)),
+        Encoding::Json | Encoding::Json10 => {
+            serde_json::from_slice(body).map_err(|e| json_error(&e))
+        }
         Encoding::Cbor => ciborium::de::from_reader(body).map_err(|e| cbor_error(&e)),
     }
 }
@@ -51,7 +56,9 @@ pub fn check_syntax(encoding: Encoding, body: &[u8]) -> Result<(), ApiError> {
 
 fn starts_with_map(encoding: Encoding, body: &[u8]) -> bool {
     match encoding {
-        Encoding::Json => body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+        Encoding::Json | Encoding::Json10 => {
+            body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        }
         // Major type 5 (a map), definite or indefinite length.
         Encoding::Cbor => body.first().is_some_and(|b| b >> 5 == 5),
     }
@@ -80,7 +87,9 @@ fn cbor_error<T: std::fmt::Debug>(e: &ciborium::de::Error<T>) -> ApiError {
 pub fn encode<T: Serialize>(encoding: Encoding, value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let result = match encoding {
-        Encoding::Json => serde_json::to_writer(&mut out, value).map_err(|e| e.to_string()),
+        Encoding::Json | Encoding::Json10 => {
+            serde_json::to_writer(&mut out, value).map_err(|e| e.to_string())
+        }
         Encoding::Cbor => ciborium::ser::into_writer(value, &mut out).map_err(|e| e.to_string()),
     };
     if let Err(e) = result {

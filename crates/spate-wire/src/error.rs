@@ -8,6 +8,8 @@ use std::fmt;
 pub enum ErrorKind {
     AccessDenied,
     ConcurrentModification,
+    /// DynamoDB: a write's ConditionExpression did not hold.
+    ConditionalCheckFailed,
     DryRunOperation,
     ExpiredIterator,
     ExpiredNextToken,
@@ -39,6 +41,7 @@ impl ErrorKind {
         match self {
             ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::ConcurrentModification => "ConcurrentModificationException",
+            ErrorKind::ConditionalCheckFailed => "ConditionalCheckFailedException",
             ErrorKind::DryRunOperation => "DryRunOperationException",
             ErrorKind::ExpiredIterator => "ExpiredIteratorException",
             ErrorKind::ExpiredNextToken => "ExpiredNextTokenException",

@@ -74,6 +74,11 @@ pub trait TargetService: Send + Sync + 'static {
     fn speaks_cbor(&self) -> bool {
         false
     }
+    /// The JSON protocol version the service speaks: `Json` (1.1, most services) or `Json10`
+    /// (DynamoDB); a request in the other is not routed to it.
+    fn json_version(&self) -> crate::codec::Encoding {
+        crate::codec::Encoding::Json
+    }
     /// The operation named `name`, if the service has it.
     fn operation(&self, name: &str) -> Option<Operation>;
     fn call(self: Arc<Self>, call: Call) -> BoxFuture<Reply>;

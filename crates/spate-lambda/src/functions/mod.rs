@@ -66,6 +66,9 @@ pub struct Functions {
     /// Running processes per function, keyed by the revision they were started for.
     pools: Mutex<HashMap<FunctionName, (String, Arc<ProcessPool>)>>,
     urls: http::UrlInvoker,
+    /// Spate's own address, given to handler processes as `AWS_ENDPOINT_URL` so the SDKs in
+    /// them call this server (set once the server listens).
+    endpoint: std::sync::OnceLock<String>,
 }
 
 impl Functions {
@@ -88,6 +91,7 @@ impl Functions {
             clock,
             pools: Mutex::new(HashMap::new()),
             urls,
+            endpoint: std::sync::OnceLock::new(),
         };
         for declared in functions.config.functions.clone() {
             functions.declare(declared)?;
@@ -296,6 +300,34 @@ impl Functions {
         })
     }
 
+    /// Handler processes started from now on get `AWS_ENDPOINT_URL=url` (unless their own
+    /// environment sets it), and placeholder credentials when the server has none: the SDKs in
+    /// a handler then call Spate, as on AWS they call AWS.
+    pub fn set_endpoint(&self, url: String) {
+        let _ = self.endpoint.set(url);
+    }
+
+    /// The variables Spate adds for SDKs inside handlers.
+    fn sdk_environment(&self, record: &FunctionRecord) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        let declared = |name: &str| record.environment.contains_key(name);
+        if let Some(url) = self.endpoint.get() {
+            if !declared("AWS_ENDPOINT_URL") {
+                env.push(("AWS_ENDPOINT_URL".to_string(), url.clone()));
+            }
+        }
+        let inherited = |name: &str| std::env::var_os(name).is_some();
+        for (name, value) in [
+            ("AWS_ACCESS_KEY_ID", "spate"),
+            ("AWS_SECRET_ACCESS_KEY", "spate"),
+        ] {
+            if !declared(name) && !inherited(name) {
+                env.push((name.to_string(), value.to_string()));
+            }
+        }
+        env
+    }
+
     fn pool(&self, record: &FunctionRecord) -> Arc<ProcessPool> {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((revision, pool)) = pools.get(&record.name) {
@@ -322,6 +354,7 @@ impl Functions {
             ("AWS_REGION".into(), self.config.region.clone()),
             ("AWS_DEFAULT_REGION".into(), self.config.region.clone()),
         ];
+        env.extend(self.sdk_environment(record));
         env.extend(
             record
                 .environment

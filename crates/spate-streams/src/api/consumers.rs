@@ -113,7 +113,7 @@ struct ExceptionBody<'a> {
 /// The `:content-type` of event payloads.
 fn event_content_type(encoding: Encoding) -> &'static str {
     match encoding {
-        Encoding::Json => "application/json",
+        Encoding::Json | Encoding::Json10 => "application/json",
         Encoding::Cbor => "application/x-amz-cbor-1.1",
     }
 }

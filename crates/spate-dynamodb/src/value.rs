@@ -1,0 +1,267 @@
+//! Attribute values in DynamoDB's JSON form (`{"S": "x"}`, `{"N": "1.5"}`, `{"B": "<base64>"}`,
+//! `{"M": {...}}`, ...), compared and ordered as DynamoDB compares them.
+
+use base64::Engine;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// An item: attribute names to values.
+pub type Item = BTreeMap<String, AttributeValue>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AttributeValue {
+    S(String),
+    N(String),
+    B(#[serde(with = "base64_bytes")] Vec<u8>),
+    #[serde(rename = "BOOL")]
+    Bool(bool),
+    #[serde(rename = "NULL")]
+    Null(bool),
+    M(BTreeMap<String, AttributeValue>),
+    L(Vec<AttributeValue>),
+    SS(Vec<String>),
+    NS(Vec<String>),
+    BS(#[serde(with = "base64_list")] Vec<Vec<u8>>),
+}
+
+impl AttributeValue {
+    /// The type's name as `attribute_type` and error messages spell it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AttributeValue::S(_) => "S",
+            AttributeValue::N(_) => "N",
+            AttributeValue::B(_) => "B",
+            AttributeValue::Bool(_) => "BOOL",
+            AttributeValue::Null(_) => "NULL",
+            AttributeValue::M(_) => "M",
+            AttributeValue::L(_) => "L",
+            AttributeValue::SS(_) => "SS",
+            AttributeValue::NS(_) => "NS",
+            AttributeValue::BS(_) => "BS",
+        }
+    }
+
+    /// DynamoDB's size of the value, in bytes (for `size()` and the 400 KB item limit).
+    pub fn size(&self) -> usize {
+        match self {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::B(b) => b.len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::M(m) => {
+                3 + m.iter().map(|(k, v)| k.len() + v.size() + 1).sum::<usize>()
+            }
+            AttributeValue::L(l) => 3 + l.iter().map(|v| v.size() + 1).sum::<usize>(),
+            AttributeValue::SS(s) => s.iter().map(String::len).sum(),
+            AttributeValue::NS(n) => n.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            AttributeValue::BS(b) => b.iter().map(Vec::len).sum(),
+        }
+    }
+
+    /// The ordering of two scalars of one type (`<`, `BETWEEN`); `None` across types or for
+    /// types without an order.
+    pub fn compare(&self, other: &AttributeValue) -> Option<Ordering> {
+        match (self, other) {
+            (AttributeValue::S(a), AttributeValue::S(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
+            (AttributeValue::B(a), AttributeValue::B(b)) => Some(a.cmp(b)),
+            (AttributeValue::N(a), AttributeValue::N(b)) => compare_numbers(a, b),
+            _ => None,
+        }
+    }
+
+    /// Equality as `=` sees it: numbers by value, sets regardless of order.
+    pub fn same(&self, other: &AttributeValue) -> bool {
+        match (self, other) {
+            (AttributeValue::N(a), AttributeValue::N(b)) => {
+                compare_numbers(a, b) == Some(Ordering::Equal)
+            }
+            (AttributeValue::SS(a), AttributeValue::SS(b)) => same_set(a, b, |x, y| x == y),
+            (AttributeValue::NS(a), AttributeValue::NS(b)) => {
+                same_set(a, b, |x, y| compare_numbers(x, y) == Some(Ordering::Equal))
+            }
+            (AttributeValue::BS(a), AttributeValue::BS(b)) => same_set(a, b, |x, y| x == y),
+            (AttributeValue::M(a), AttributeValue::M(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.same(w)))
+            }
+            (AttributeValue::L(a), AttributeValue::L(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(v, w)| v.same(w))
+            }
+            _ => self == other,
+        }
+    }
+}
+
+fn same_set<T>(a: &[T], b: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| eq(x, y)))
+}
+
+/// Compares two DynamoDB numbers (up to 38 digits, exponent -130..126) exactly, as decimals.
+pub fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
+    let (a, b) = (Decimal::parse(a)?, Decimal::parse(b)?);
+    Some(a.cmp(&b))
+}
+
+/// A decimal as sign, digits without leading or trailing zeros, and the exponent of the first
+/// digit: enough to order numbers exactly without floating point.
+#[derive(PartialEq, Eq)]
+pub struct Decimal {
+    negative: bool,
+    digits: Vec<u8>,
+    exponent: i64,
+}
+
+impl Decimal {
+    pub fn parse(text: &str) -> Option<Decimal> {
+        let text = text.trim();
+        let (negative, rest) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (mantissa, exp) = match rest.find(['e', 'E']) {
+            Some(at) => (&rest[..at], rest[at + 1..].parse::<i64>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let all: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+        let leading = all.iter().take_while(|d| **d == 0).count();
+        let digits: Vec<u8> = all[leading..].to_vec();
+        let trailing = digits.iter().rev().take_while(|d| **d == 0).count();
+        let digits = digits[..digits.len() - trailing].to_vec();
+        let exponent = int.len() as i64 - leading as i64 + exp;
+        if digits.is_empty() {
+            return Some(Decimal {
+                negative: false,
+                digits,
+                exponent: 0,
+            });
+        }
+        Some(Decimal {
+            negative,
+            digits,
+            exponent,
+        })
+    }
+
+    fn magnitude_cmp(&self, other: &Decimal) -> Ordering {
+        self.exponent
+            .cmp(&other.exponent)
+            .then_with(|| self.digits.cmp(&other.digits))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Decimal) -> Ordering {
+        let zero = |d: &Decimal| d.digits.is_empty();
+        match (zero(self), zero(other)) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => {
+                return if other.negative {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, true) => {
+                return if self.negative {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            _ => {}
+        }
+        match (self.negative, other.negative) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (false, false) => self.magnitude_cmp(other),
+            (true, true) => other.magnitude_cmp(self),
+        }
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+mod base64_bytes {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+mod base64_list {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let texts: Vec<String> = list.iter().map(|b| engine.encode(b)).collect();
+        texts.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        let engine = base64::engine::general_purpose::STANDARD;
+        texts
+            .into_iter()
+            .map(|t| engine.decode(t).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_compare_exactly() {
+        let cmp = |a, b| compare_numbers(a, b).unwrap();
+        assert_eq!(cmp("1", "1.0"), Ordering::Equal);
+        assert_eq!(cmp("10", "9.99"), Ordering::Greater);
+        assert_eq!(cmp("-10", "-9"), Ordering::Less);
+        assert_eq!(cmp("0.001", "1e-3"), Ordering::Equal);
+        assert_eq!(cmp("-0", "0"), Ordering::Equal);
+        assert_eq!(cmp("-1", "0"), Ordering::Less);
+        assert_eq!(
+            cmp(
+                "12345678901234567890123456789012345678",
+                "12345678901234567890123456789012345677"
+            ),
+            Ordering::Greater
+        );
+        assert!(compare_numbers("abc", "1").is_none());
+    }
+
+    #[test]
+    fn values_use_dynamodb_json() {
+        let v: AttributeValue =
+            serde_json::from_str(r#"{"M":{"a":{"BOOL":true},"b":{"B":"aGk="},"c":{"NULL":true}}}"#)
+                .unwrap();
+        let AttributeValue::M(m) = &v else { panic!() };
+        assert_eq!(m["b"], AttributeValue::B(b"hi".to_vec()));
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"M":{"a":{"BOOL":true},"b":{"B":"aGk="},"c":{"NULL":true}}}"#
+        );
+        assert!(AttributeValue::NS(vec!["1".into(), "2".into()])
+            .same(&AttributeValue::NS(vec!["2.0".into(), "1".into()])));
+    }
+}
