@@ -184,6 +184,13 @@ pub trait Catalog: Send + Sync {
     fn put_document(&self, kind: DocumentKind, key: &str, value: &[u8])
         -> Result<(), CatalogError>;
     fn delete_document(&self, kind: DocumentKind, key: &str) -> Result<(), CatalogError>;
+    /// Writes (`Some`) and removes (`None`) several documents of a kind in one transaction:
+    /// after a crash either all of them are there or none (DynamoDB's TransactWriteItems).
+    fn write_documents(
+        &self,
+        kind: DocumentKind,
+        changes: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), CatalogError>;
 }
 
 /// A named table of documents; each service that keeps records in the catalog names its own.
@@ -213,7 +220,89 @@ impl Catalog for MemCatalog {
     fn put_document(&self, _: DocumentKind, _: &str, _: &[u8]) -> Result<(), CatalogError> {
         Ok(())
     }
+    fn write_documents(
+        &self,
+        _: DocumentKind,
+        _: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), CatalogError> {
+        Ok(())
+    }
+
     fn delete_document(&self, _: DocumentKind, _: &str) -> Result<(), CatalogError> {
+        Ok(())
+    }
+}
+
+/// Documents kept in memory and nothing else: lets an in-process test reopen a service over
+/// what it wrote (streams are not kept).
+#[derive(Debug, Default)]
+pub struct MemDocCatalog {
+    docs: std::sync::Mutex<std::collections::BTreeMap<(&'static str, String), Vec<u8>>>,
+}
+
+impl MemDocCatalog {
+    fn docs(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<(&'static str, String), Vec<u8>>>
+    {
+        self.docs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Catalog for MemDocCatalog {
+    fn load(&self) -> Result<CatalogState, CatalogError> {
+        Ok(CatalogState::default())
+    }
+
+    fn put_stream(&self, _: &StreamRecord, _: u64) -> Result<(), CatalogError> {
+        Ok(())
+    }
+
+    fn delete_stream(&self, _: &str) -> Result<(), CatalogError> {
+        Ok(())
+    }
+
+    fn put_account(&self, _: &AccountRecord) -> Result<(), CatalogError> {
+        Ok(())
+    }
+
+    fn documents(&self, kind: DocumentKind) -> Result<Vec<(String, Vec<u8>)>, CatalogError> {
+        Ok(self
+            .docs()
+            .iter()
+            .filter(|((k, _), _)| *k == kind.0)
+            .map(|((_, key), v)| (key.clone(), v.clone()))
+            .collect())
+    }
+
+    fn put_document(
+        &self,
+        kind: DocumentKind,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), CatalogError> {
+        self.docs()
+            .insert((kind.0, key.to_string()), value.to_vec());
+        Ok(())
+    }
+
+    fn write_documents(
+        &self,
+        kind: DocumentKind,
+        changes: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), CatalogError> {
+        let mut docs = self.docs();
+        for (key, value) in changes {
+            match value {
+                Some(v) => docs.insert((kind.0, key.clone()), v.clone()),
+                None => docs.remove(&(kind.0, key.clone())),
+            };
+        }
+        Ok(())
+    }
+
+    fn delete_document(&self, kind: DocumentKind, key: &str) -> Result<(), CatalogError> {
+        self.docs().remove(&(kind.0, key.to_string()));
         Ok(())
     }
 }

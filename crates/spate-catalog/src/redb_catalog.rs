@@ -220,6 +220,26 @@ impl Catalog for RedbCatalog {
         txn.commit().map_err(storage)
     }
 
+    fn write_documents(
+        &self,
+        kind: DocumentKind,
+        changes: &[(String, Option<Vec<u8>>)],
+    ) -> Result<(), CatalogError> {
+        self.refuse_if_read_only()?;
+        let txn = self.db.begin_write().map_err(storage)?;
+        {
+            let mut table = txn.open_table(documents_table(kind)).map_err(storage)?;
+            for (key, value) in changes {
+                match value {
+                    Some(value) => table.insert(key.as_str(), value.as_slice()),
+                    None => table.remove(key.as_str()),
+                }
+                .map_err(storage)?;
+            }
+        }
+        txn.commit().map_err(storage)
+    }
+
     fn delete_document(&self, kind: DocumentKind, key: &str) -> Result<(), CatalogError> {
         self.refuse_if_read_only()?;
         let txn = self.db.begin_write().map_err(storage)?;

@@ -85,6 +85,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let mut background = spawn_background(&kinesis);
     background.push(spawn_firehose_ticks(&firehose));
     background.push(spawn_reloads(&settings.server));
+    background.push(spawn_ttl_sweeps(&dynamodb));
     // One line per service behind the front door.
     let router = Router::new()
         .with_target(KinesisApi::new(kinesis.clone()))
@@ -92,7 +93,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .with_target(QueuesApi::new(queues))
         .with_target(FirehoseApi::new(firehose.clone()))
         .with_target(FirehoseAdminApi::new(firehose.clone()))
-        .with_target(spate_dynamodb::api::DynamoDbApi::new(dynamodb))
+        .with_target(spate_dynamodb::api::DynamoDbApi::new(dynamodb.clone()))
         .with_rest(LambdaApi::new(lambda.clone()));
     spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
         .await
@@ -295,6 +296,28 @@ async fn start_queues(
         .await
         .map_err(|e| format!("queues: {e}"))?;
     Ok((log, queues))
+}
+
+/// How often DynamoDB tables with TTL enabled are swept for expired items.
+const TTL_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+fn spawn_ttl_sweeps(dynamodb: &Arc<spate_dynamodb::DynamoDb>) -> tokio::task::JoinHandle<()> {
+    let dynamodb = dynamodb.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TTL_SWEEP_INTERVAL);
+        loop {
+            tick.tick().await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            match dynamodb.expire(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!("DynamoDB TTL: {n} expired items deleted"),
+                Err(e) => tracing::warn!("DynamoDB TTL sweep: {e}"),
+            }
+        }
+    })
 }
 
 fn spawn_firehose_ticks(firehose: &Arc<Firehose>) -> tokio::task::JoinHandle<()> {

@@ -16,3 +16,5 @@ pub mod tables;
 pub mod value;
 
 pub use service::{DynamoDb, DynamoDbConfig};
+#[cfg(test)]
+mod tests;

@@ -120,6 +120,26 @@ impl DynamoDb {
     }
 }
 
+impl DynamoDb {
+    /// Writes or removes several items in one catalog transaction.
+    pub(crate) async fn save_items(
+        &self,
+        writes: &[(String, String, Option<Item>)],
+    ) -> Result<(), ApiError> {
+        let mut changes = Vec::with_capacity(writes.len());
+        for (table, key, item) in writes {
+            let bytes = item
+                .as_ref()
+                .map(serde_json::to_vec)
+                .transpose()
+                .map_err(storage)?;
+            changes.push((format!("{table}{KEY_SEPARATOR}{key}"), bytes));
+        }
+        let catalog = self.catalog.clone();
+        blocking(move || catalog.write_documents(ITEMS, &changes)).await
+    }
+}
+
 async fn blocking(
     work: impl FnOnce() -> Result<(), spate_catalog::CatalogError> + Send + 'static,
 ) -> Result<(), ApiError> {

@@ -43,6 +43,34 @@ pub struct TableDef {
     pub billing_mode: String,
     pub throughput: Throughput,
     pub created_ms: i64,
+    /// Global (and local) secondary indexes: Query reads them.
+    #[serde(default)]
+    pub indexes: Vec<IndexDef>,
+    /// The TTL attribute while TTL is enabled (UpdateTimeToLive).
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    #[serde(default)]
+    pub projection_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_key_attributes: Option<Vec<String>>,
+}
+
+/// A secondary index as CreateTable/UpdateTable define it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexDef {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    #[serde(default)]
+    pub projection: Projection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<Throughput>,
 }
 
 impl TableDef {
@@ -52,7 +80,15 @@ impl TableDef {
 
     /// The key attributes, partition key first, with their types.
     pub fn key_attributes(&self) -> Vec<(&str, &str)> {
-        self.key_schema
+        self.schema_attributes(&self.key_schema)
+    }
+
+    /// The attributes of a key schema (the table's or an index's) with their types.
+    pub fn schema_attributes<'a>(
+        &'a self,
+        schema: &'a [KeySchemaElement],
+    ) -> Vec<(&'a str, &'a str)> {
+        schema
             .iter()
             .map(|k| {
                 let kind = self

@@ -150,6 +150,17 @@ impl Decimal {
         })
     }
 
+    /// The value as `mantissa × 10^-scale`, if the mantissa fits (DynamoDB keeps at most 38
+    /// significant digits, which always fit an i128).
+    fn scaled(&self) -> Option<(i128, i64)> {
+        let mut mantissa: i128 = 0;
+        for d in &self.digits {
+            mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(*d))?;
+        }
+        let scale = self.digits.len() as i64 - self.exponent;
+        Some((if self.negative { -mantissa } else { mantissa }, scale))
+    }
+
     fn magnitude_cmp(&self, other: &Decimal) -> Ordering {
         self.exponent
             .cmp(&other.exponent)
@@ -190,6 +201,68 @@ impl Ord for Decimal {
 impl PartialOrd for Decimal {
     fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// `a + b` (or `a - b`) exactly, as DynamoDB's ADD and `SET a = a + :n` compute it.
+pub fn add_numbers(a: &str, b: &str, subtract: bool) -> Result<String, String> {
+    let not_number = || "A value provided cannot be converted into a number".to_string();
+    let overflow = || {
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+            .to_string()
+    };
+    let (a, b) = (
+        Decimal::parse(a).ok_or_else(not_number)?,
+        Decimal::parse(b).ok_or_else(not_number)?,
+    );
+    let ((ma, sa), (mb, sb)) = (
+        a.scaled().ok_or_else(overflow)?,
+        b.scaled().ok_or_else(overflow)?,
+    );
+    let scale = sa.max(sb);
+    let align = |m: i128, s: i64| -> Result<i128, String> {
+        let shift = u32::try_from(scale - s).map_err(|_| overflow())?;
+        10i128
+            .checked_pow(shift)
+            .and_then(|p| m.checked_mul(p))
+            .ok_or_else(overflow)
+    };
+    let (ma, mb) = (align(ma, sa)?, align(mb, sb)?);
+    let sum = if subtract {
+        ma.checked_sub(mb)
+    } else {
+        ma.checked_add(mb)
+    }
+    .ok_or_else(overflow)?;
+    Ok(format_scaled(sum, scale))
+}
+
+/// `mantissa × 10^-scale` as a plain decimal without trailing zeros.
+fn format_scaled(mantissa: i128, scale: i64) -> String {
+    let negative = mantissa < 0;
+    let digits = mantissa.unsigned_abs().to_string();
+    let text = if scale <= 0 {
+        let zeros = "0".repeat(usize::try_from(-scale).unwrap_or(0));
+        if digits == "0" {
+            digits
+        } else {
+            digits + &zeros
+        }
+    } else {
+        let scale = usize::try_from(scale).unwrap_or(0);
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (int, frac) = padded.split_at(padded.len() - scale);
+        let frac = frac.trim_end_matches('0');
+        if frac.is_empty() {
+            int.to_string()
+        } else {
+            format!("{int}.{frac}")
+        }
+    };
+    if negative && text != "0" {
+        format!("-{text}")
+    } else {
+        text
     }
 }
 
@@ -248,6 +321,20 @@ mod tests {
             Ordering::Greater
         );
         assert!(compare_numbers("abc", "1").is_none());
+    }
+
+    #[test]
+    fn numbers_add_exactly() {
+        assert_eq!(add_numbers("1", "1", false).unwrap(), "2");
+        assert_eq!(add_numbers("0.1", "0.2", false).unwrap(), "0.3");
+        assert_eq!(add_numbers("5", "7.25", true).unwrap(), "-2.25");
+        assert_eq!(add_numbers("1e3", "1", false).unwrap(), "1001");
+        assert_eq!(add_numbers("-1.5", "1.5", false).unwrap(), "0");
+        assert_eq!(
+            add_numbers("99999999999999999999999999999999999999", "1", false).unwrap(),
+            "100000000000000000000000000000000000000"
+        );
+        assert!(add_numbers("x", "1", false).is_err());
     }
 
     #[test]

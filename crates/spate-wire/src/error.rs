@@ -10,6 +10,8 @@ pub enum ErrorKind {
     ConcurrentModification,
     /// DynamoDB: a write's ConditionExpression did not hold.
     ConditionalCheckFailed,
+    /// DynamoDB: a TransactWriteItems condition failed (reasons in the body).
+    TransactionCanceled,
     DryRunOperation,
     ExpiredIterator,
     ExpiredNextToken,
@@ -42,6 +44,7 @@ impl ErrorKind {
             ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::ConcurrentModification => "ConcurrentModificationException",
             ErrorKind::ConditionalCheckFailed => "ConditionalCheckFailedException",
+            ErrorKind::TransactionCanceled => "TransactionCanceledException",
             ErrorKind::DryRunOperation => "DryRunOperationException",
             ErrorKind::ExpiredIterator => "ExpiredIteratorException",
             ErrorKind::ExpiredNextToken => "ExpiredNextTokenException",
@@ -93,6 +96,18 @@ pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
     pub style: MessageStyle,
+    /// DynamoDB's TransactionCanceledException: why each item of the transaction failed, in
+    /// order (`None` for those that would have succeeded).
+    pub cancellation_reasons: Vec<CancellationReason>,
+}
+
+/// One entry of `CancellationReasons`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancellationReason {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl ApiError {
@@ -101,6 +116,7 @@ impl ApiError {
             kind,
             message: message.into(),
             style: MessageStyle::Lower,
+            cancellation_reasons: Vec::new(),
         }
     }
 
@@ -110,6 +126,7 @@ impl ApiError {
             kind,
             message: String::new(),
             style: MessageStyle::None,
+            cancellation_reasons: Vec::new(),
         }
     }
 
@@ -119,6 +136,7 @@ impl ApiError {
             kind: ErrorKind::Serialization,
             message: message.into(),
             style: MessageStyle::Capital,
+            cancellation_reasons: Vec::new(),
         }
     }
 
@@ -129,6 +147,7 @@ impl ApiError {
             kind: self.kind.code(),
             message: message.filter(|_| self.style == MessageStyle::Lower),
             capital_message: message.filter(|_| self.style == MessageStyle::Capital),
+            cancellation_reasons: &self.cancellation_reasons,
         }
     }
 }
@@ -149,4 +168,9 @@ pub struct ErrorBody<'a> {
     message: Option<&'a str>,
     #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     capital_message: Option<&'a str>,
+    #[serde(
+        rename = "CancellationReasons",
+        skip_serializing_if = "<[_]>::is_empty"
+    )]
+    cancellation_reasons: &'a [CancellationReason],
 }

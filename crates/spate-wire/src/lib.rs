@@ -20,6 +20,6 @@ pub mod validate;
 
 pub use blob::{Blob, BlobRef};
 pub use codec::Encoding;
-pub use error::{ApiError, ErrorKind};
+pub use error::{ApiError, CancellationReason, ErrorKind};
 pub use timestamp::Timestamp;
 pub use types::{Bool, Int, List, Long, Map, Str, Struct};

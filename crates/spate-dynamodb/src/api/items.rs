@@ -1,13 +1,12 @@
 //! PutItem, GetItem, DeleteItem, with ConditionExpression, ExpressionAttributeNames/Values and
 //! ReturnValues, checked in DynamoDB's order and worded as DynamoDB words its errors.
 
-use crate::expr::{parse_condition, Condition, Context};
+use super::request::Expressions;
 use crate::service::{DynamoDb, Table};
 use crate::tables::invalid;
 use crate::value::{AttributeValue, Item};
 use serde::{Deserialize, Serialize};
 use spate_wire::{ApiError, ErrorKind};
-use std::collections::HashMap;
 
 /// DynamoDB's largest item, in bytes (names and values).
 pub const ITEM_MAX_BYTES: usize = 400 * 1024;
@@ -18,7 +17,7 @@ pub struct PutInput {
     table_name: Option<String>,
     item: Option<Item>,
     #[serde(flatten)]
-    condition: ConditionInput,
+    expressions: Expressions,
     return_values: Option<String>,
 }
 
@@ -28,17 +27,8 @@ pub struct KeyInput {
     table_name: Option<String>,
     key: Option<Item>,
     #[serde(flatten)]
-    condition: ConditionInput,
+    expressions: Expressions,
     return_values: Option<String>,
-}
-
-/// The expression members every conditional write carries.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct ConditionInput {
-    condition_expression: Option<String>,
-    expression_attribute_names: Option<HashMap<String, String>>,
-    expression_attribute_values: Option<HashMap<String, AttributeValue>>,
 }
 
 #[derive(Serialize, Default)]
@@ -55,7 +45,7 @@ pub struct Got {
     item: Option<Item>,
 }
 
-fn table<'t>(
+pub(super) fn table<'t>(
     tables: &'t mut std::collections::BTreeMap<String, Table>,
     name: &Option<String>,
 ) -> Result<&'t mut Table, ApiError> {
@@ -65,98 +55,6 @@ fn table<'t>(
     tables
         .get_mut(name)
         .ok_or_else(|| ApiError::new(ErrorKind::ResourceNotFound, "Requested resource not found"))
-}
-
-/// The parsed condition, with every placeholder defined and every definition used.
-struct Prepared {
-    condition: Option<Condition>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl ConditionInput {
-    fn prepare(self) -> Result<Prepared, ApiError> {
-        let names = self.expression_attribute_names.unwrap_or_default();
-        let values = self.expression_attribute_values.unwrap_or_default();
-        let Some(text) = self.condition_expression else {
-            if !names.is_empty() || !values.is_empty() {
-                let which = if names.is_empty() {
-                    "ExpressionAttributeValues"
-                } else {
-                    "ExpressionAttributeNames"
-                };
-                return Err(invalid(format!(
-                    "{which} can only be specified when using expressions"
-                )));
-            }
-            return Ok(Prepared {
-                condition: None,
-                names,
-                values,
-            });
-        };
-        if text.trim().is_empty() {
-            return Err(invalid(
-                "Invalid ConditionExpression: The expression can not be empty;",
-            ));
-        }
-        let condition = parse_condition(&text)
-            .map_err(|e| invalid(format!("Invalid ConditionExpression: {e}")))?;
-        let (mut used_names, mut used_values) = (Vec::new(), Vec::new());
-        condition.placeholders(&mut used_names, &mut used_values);
-        if let Some(missing) = used_values.iter().find(|v| !values.contains_key(*v)) {
-            return Err(invalid(format!("Invalid ConditionExpression: An expression attribute value used in expression is not defined; attribute value: {missing}")));
-        }
-        if let Some(missing) = used_names.iter().find(|n| !names.contains_key(*n)) {
-            return Err(invalid(format!("Invalid ConditionExpression: An expression attribute name used in the document path is not defined; attribute name: {missing}")));
-        }
-        unused("ExpressionAttributeNames", names.keys(), &used_names)?;
-        unused("ExpressionAttributeValues", values.keys(), &used_values)?;
-        Ok(Prepared {
-            condition: Some(condition),
-            names,
-            values,
-        })
-    }
-}
-
-fn unused<'a>(
-    what: &str,
-    defined: impl Iterator<Item = &'a String>,
-    used: &[String],
-) -> Result<(), ApiError> {
-    let mut spare: Vec<&String> = defined.filter(|d| !used.contains(d)).collect();
-    if spare.is_empty() {
-        return Ok(());
-    }
-    spare.sort();
-    let keys: Vec<&str> = spare.iter().map(|s| s.as_str()).collect();
-    Err(invalid(format!(
-        "Value provided in {what} unused in expressions: keys: {{{}}}",
-        keys.join(", ")
-    )))
-}
-
-impl Prepared {
-    /// ConditionalCheckFailedException unless the condition holds for `current`.
-    fn check(&self, current: Option<&Item>) -> Result<(), ApiError> {
-        let Some(condition) = &self.condition else {
-            return Ok(());
-        };
-        let context = Context {
-            names: &self.names,
-            values: &self.values,
-            expression: "ConditionExpression",
-        };
-        match context.holds(condition, current) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(ApiError::new(
-                ErrorKind::ConditionalCheckFailed,
-                "The conditional request failed",
-            )),
-            Err(e) => Err(invalid(e.0)),
-        }
-    }
 }
 
 /// NONE or ALL_OLD (the only values PutItem and DeleteItem take).
@@ -170,7 +68,7 @@ fn wants_old(return_values: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-fn check_item(item: &Item) -> Result<(), ApiError> {
+pub(super) fn check_item(item: &Item) -> Result<(), ApiError> {
     let size: usize = item.iter().map(|(k, v)| k.len() + v.size()).sum();
     if size > ITEM_MAX_BYTES {
         return Err(invalid("Item size has exceeded the maximum allowed size"));
@@ -203,7 +101,7 @@ fn check_item(item: &Item) -> Result<(), ApiError> {
 pub async fn put(db: &DynamoDb, input: PutInput) -> Result<Attributes, ApiError> {
     let item = input.item.ok_or_else(|| invalid("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null"))?;
     let old_wanted = wants_old(input.return_values.as_deref())?;
-    let prepared = input.condition.prepare()?;
+    let prepared = input.expressions.prepare()?;
     check_item(&item)?;
     let mut tables = db.tables.lock().await;
     let table = table(&mut tables, &input.table_name)?;
@@ -229,7 +127,7 @@ pub async fn get(db: &DynamoDb, input: KeyInput) -> Result<Got, ApiError> {
 pub async fn delete(db: &DynamoDb, input: KeyInput) -> Result<Attributes, ApiError> {
     let key = input.key.ok_or_else(|| invalid("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null"))?;
     let old_wanted = wants_old(input.return_values.as_deref())?;
-    let prepared = input.condition.prepare()?;
+    let prepared = input.expressions.prepare()?;
     let mut tables = db.tables.lock().await;
     let table = table(&mut tables, &input.table_name)?;
     let key = table.def.key_of(&key, true)?;

@@ -3,8 +3,8 @@
 
 use crate::service::{DynamoDb, Table};
 use crate::tables::{
-    check_schema, check_table_name, invalid, AttributeDefinition, KeySchemaElement, TableDef,
-    Throughput, TABLE_FORMAT_VERSION,
+    check_schema, check_table_name, invalid, AttributeDefinition, IndexDef, KeySchemaElement,
+    TableDef, Throughput, TABLE_FORMAT_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -21,6 +21,34 @@ pub struct CreateInput {
     attribute_definitions: Vec<AttributeDefinition>,
     billing_mode: Option<String>,
     provisioned_throughput: Option<Throughput>,
+    global_secondary_indexes: Option<Vec<IndexDef>>,
+    local_secondary_indexes: Option<Vec<IndexDef>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateInput {
+    table_name: Option<String>,
+    #[serde(default)]
+    attribute_definitions: Vec<AttributeDefinition>,
+    billing_mode: Option<String>,
+    provisioned_throughput: Option<Throughput>,
+    #[serde(default)]
+    global_secondary_index_updates: Vec<IndexUpdate>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexUpdate {
+    create: Option<IndexDef>,
+    delete: Option<IndexName>,
+    update: Option<IndexName>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexName {
+    index_name: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -100,12 +128,69 @@ pub(crate) fn description(db: &DynamoDb, table: &Table, status: &str) -> Value {
     if def.billing_mode == "PAY_PER_REQUEST" {
         d["BillingModeSummary"] = json!({ "BillingMode": "PAY_PER_REQUEST" });
     }
+    if !def.indexes.is_empty() {
+        let arn = def.arn(&db.config.region, &db.config.account_id);
+        let indexes: Vec<Value> = def
+            .indexes
+            .iter()
+            .map(|index| {
+                let keys = def.schema_attributes(&index.key_schema);
+                let count = table
+                    .items
+                    .values()
+                    .filter(|item| keys.iter().all(|(k, _)| item.contains_key(*k)))
+                    .count();
+                json!({
+                    "IndexName": index.index_name,
+                    "IndexArn": format!("{arn}/index/{}", index.index_name),
+                    "KeySchema": index.key_schema,
+                    "Projection": index.projection,
+                    "IndexStatus": "ACTIVE",
+                    "ItemCount": count,
+                    "IndexSizeBytes": 0,
+                    "ProvisionedThroughput": {
+                        "ReadCapacityUnits": index.provisioned_throughput.unwrap_or_default().read_capacity_units,
+                        "WriteCapacityUnits": index.provisioned_throughput.unwrap_or_default().write_capacity_units,
+                        "NumberOfDecreasesToday": 0,
+                    },
+                })
+            })
+            .collect();
+        d["GlobalSecondaryIndexes"] = Value::Array(indexes);
+    }
     d
+}
+
+/// An index's key attributes must be defined, its name unique.
+fn check_indexes(
+    indexes: &[IndexDef],
+    definitions: &[AttributeDefinition],
+) -> Result<(), ApiError> {
+    for (i, index) in indexes.iter().enumerate() {
+        check_schema(&index.key_schema, definitions)?;
+        if indexes[..i]
+            .iter()
+            .any(|other| other.index_name == index.index_name)
+        {
+            return Err(invalid(format!(
+                "One or more parameter values were invalid: Duplicate index name: {}",
+                index.index_name
+            )));
+        }
+        let kind = index.projection.projection_type.as_deref().unwrap_or("ALL");
+        if !matches!(kind, "ALL" | "KEYS_ONLY" | "INCLUDE") {
+            return Err(invalid(format!("1 validation error detected: Value '{kind}' at 'projection.projectionType' failed to satisfy constraint: Member must satisfy enum value set: [ALL, KEYS_ONLY, INCLUDE]")));
+        }
+    }
+    Ok(())
 }
 
 pub async fn create(db: &DynamoDb, input: CreateInput) -> Result<Described, ApiError> {
     let name = required(input.table_name)?;
     check_schema(&input.key_schema, &input.attribute_definitions)?;
+    let mut indexes = input.global_secondary_indexes.unwrap_or_default();
+    indexes.extend(input.local_secondary_indexes.unwrap_or_default());
+    check_indexes(&indexes, &input.attribute_definitions)?;
     let billing_mode = input.billing_mode.unwrap_or_else(|| "PROVISIONED".into());
     let throughput = match (billing_mode.as_str(), input.provisioned_throughput) {
         ("PROVISIONED", Some(t)) => t,
@@ -136,6 +221,8 @@ pub async fn create(db: &DynamoDb, input: CreateInput) -> Result<Described, ApiE
         billing_mode,
         throughput,
         created_ms: now_ms(),
+        indexes,
+        ttl_attribute: None,
     };
     db.save_table(&def).await?;
     let table = Table {
@@ -145,6 +232,60 @@ pub async fn create(db: &DynamoDb, input: CreateInput) -> Result<Described, ApiE
     let table_description = description(db, &table, "ACTIVE");
     tables.insert(name, table);
     Ok(Described { table_description })
+}
+
+/// UpdateTable: billing mode, throughput, and secondary indexes created or deleted (at once:
+/// indexes are ACTIVE as soon as they exist).
+pub async fn update(db: &DynamoDb, input: UpdateInput) -> Result<Described, ApiError> {
+    let name = required(input.table_name)?;
+    let mut tables = db.tables.lock().await;
+    let table = tables.get_mut(&name).ok_or_else(|| not_found(&name))?;
+    let mut def = table.def.clone();
+    for d in input.attribute_definitions {
+        if !def
+            .attribute_definitions
+            .iter()
+            .any(|e| e.attribute_name == d.attribute_name)
+        {
+            def.attribute_definitions.push(d);
+        }
+    }
+    if let Some(mode) = input.billing_mode {
+        if !matches!(mode.as_str(), "PROVISIONED" | "PAY_PER_REQUEST") {
+            return Err(invalid(format!("1 validation error detected: Value '{mode}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]")));
+        }
+        def.billing_mode = mode;
+    }
+    if let Some(t) = input.provisioned_throughput {
+        def.throughput = t;
+    }
+    for change in input.global_secondary_index_updates {
+        if let Some(index) = change.create {
+            def.indexes.push(index);
+        } else if let Some(IndexName { index_name }) = change.delete {
+            let before = def.indexes.len();
+            def.indexes.retain(|i| i.index_name != index_name);
+            if def.indexes.len() == before {
+                return Err(ApiError::new(
+                    ErrorKind::ResourceNotFound,
+                    format!("Requested resource not found: Index: {index_name} not found"),
+                ));
+            }
+        } else if let Some(IndexName { index_name }) = change.update {
+            if !def.indexes.iter().any(|i| i.index_name == index_name) {
+                return Err(ApiError::new(
+                    ErrorKind::ResourceNotFound,
+                    format!("Requested resource not found: Index: {index_name} not found"),
+                ));
+            }
+        }
+    }
+    check_indexes(&def.indexes, &def.attribute_definitions)?;
+    db.save_table(&def).await?;
+    table.def = def;
+    Ok(Described {
+        table_description: description(db, table, "ACTIVE"),
+    })
 }
 
 pub async fn describe(db: &DynamoDb, input: NameInput) -> Result<DescribedTable, ApiError> {

@@ -2,11 +2,15 @@
 //! grammar of DynamoDB's developer guide ("Condition and filter expressions, operators, and
 //! functions"), parsed with winnow into [`Condition`] and evaluated against an item.
 
+mod apply;
 mod eval;
 mod parse;
+mod update;
 
+pub use apply::{apply, touched};
 pub use eval::{Context, ExprError};
-pub use parse::parse_condition;
+pub use parse::{parse_condition, parse_projection};
+pub use update::{parse_update, SetValue, Update, Value};
 
 /// One step of a document path: `a`, `#a` (resolved through ExpressionAttributeNames), `[3]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,8 +33,15 @@ pub fn parse_condition(text: &str) -> std::result::Result<Condition, String> {
         .map_err(|e| syntax_error(text, e.offset()))
 }
 
+/// Parses a ProjectionExpression: document paths separated by commas.
+pub fn parse_projection(text: &str) -> std::result::Result<Vec<Path>, String> {
+    delimited(multispace0, separated(1.., path, symbol(",")), multispace0)
+        .parse(text)
+        .map_err(|e| syntax_error(text, e.offset()))
+}
+
 /// `Syntax error; token: "<next token>", near: "<previous and next tokens>"`.
-fn syntax_error(text: &str, at: usize) -> String {
+pub(super) fn syntax_error(text: &str, at: usize) -> String {
     let at = at.min(text.len());
     let rest = &text[at..];
     let token: String = rest
@@ -62,7 +69,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// A keyword not followed by more of a name (`AND` but not `ANDROID`).
-fn keyword<'a>(word: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextError>> {
+pub(super) fn keyword<'a>(word: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextError>> {
     move |input: &mut &'a str| {
         (multispace0, Caseless(word)).parse_next(input)?;
         if input.starts_with(is_name_char) {
@@ -73,7 +80,9 @@ fn keyword<'a>(word: &'static str) -> impl Parser<&'a str, (), ErrMode<ContextEr
     }
 }
 
-fn symbol<'a>(text: &'static str) -> impl Parser<&'a str, &'a str, ErrMode<ContextError>> {
+pub(super) fn symbol<'a>(
+    text: &'static str,
+) -> impl Parser<&'a str, &'a str, ErrMode<ContextError>> {
     delimited(multispace0, text, multispace0)
 }
 
@@ -113,7 +122,7 @@ fn primary(input: &mut &str) -> Result<Condition> {
 }
 
 /// `name(args)`: once the name and `(` are there, the arguments and `)` must follow.
-fn call_of<'a, O>(
+pub(super) fn call_of<'a, O>(
     name: &'static str,
     args: impl Parser<&'a str, O, ErrMode<ContextError>>,
 ) -> impl Parser<&'a str, O, ErrMode<ContextError>> {
@@ -192,7 +201,7 @@ fn operand(input: &mut &str) -> Result<Operand> {
     .parse_next(input)
 }
 
-fn value_ref(input: &mut &str) -> Result<String> {
+pub(super) fn value_ref(input: &mut &str) -> Result<String> {
     preceded(':', take_while(1.., is_name_char))
         .map(|name: &str| format!(":{name}"))
         .parse_next(input)

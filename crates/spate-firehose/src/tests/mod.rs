@@ -12,9 +12,6 @@ mod source;
 use crate::api::{FirehoseAdminApi, FirehoseApi};
 use crate::{Firehose, FirehoseConfig};
 use serde_json::{json, Value};
-use spate_catalog::{
-    AccountRecord, Catalog, CatalogError, CatalogState, DocumentKind, StreamRecord,
-};
 use spate_log::mem::MemStorage;
 use spate_log::{Clock, Log, LogOptions};
 use spate_objects::MemStore;
@@ -23,55 +20,11 @@ use spate_streams::{Keyring, Kinesis, MasterKey, MasterKeySource, MemCatalog, Se
 use spate_wire::codec::Encoding;
 use spate_wire::service::{Call, Reply, TargetService};
 use spate_wire::ApiError;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// 2026-12-01T00:00:00Z.
 pub const START_MS: i64 = 1_796_083_200_000;
-
-/// Documents kept in memory, so a test can reopen the service over them.
-#[derive(Default)]
-pub struct DocCatalog {
-    docs: Mutex<BTreeMap<(&'static str, String), Vec<u8>>>,
-}
-
-impl Catalog for DocCatalog {
-    fn load(&self) -> Result<CatalogState, CatalogError> {
-        Ok(CatalogState::default())
-    }
-    fn put_stream(&self, _: &StreamRecord, _: u64) -> Result<(), CatalogError> {
-        Ok(())
-    }
-    fn delete_stream(&self, _: &str) -> Result<(), CatalogError> {
-        Ok(())
-    }
-    fn put_account(&self, _: &AccountRecord) -> Result<(), CatalogError> {
-        Ok(())
-    }
-    fn documents(&self, kind: DocumentKind) -> Result<Vec<(String, Vec<u8>)>, CatalogError> {
-        let docs = self.docs.lock().unwrap();
-        Ok(docs
-            .iter()
-            .filter(|((k, _), _)| *k == kind.0)
-            .map(|((_, key), v)| (key.clone(), v.clone()))
-            .collect())
-    }
-    fn put_document(
-        &self,
-        kind: DocumentKind,
-        key: &str,
-        value: &[u8],
-    ) -> Result<(), CatalogError> {
-        let mut docs = self.docs.lock().unwrap();
-        docs.insert((kind.0, key.to_string()), value.to_vec());
-        Ok(())
-    }
-    fn delete_document(&self, kind: DocumentKind, key: &str) -> Result<(), CatalogError> {
-        self.docs.lock().unwrap().remove(&(kind.0, key.to_string()));
-        Ok(())
-    }
-}
 
 /// Kinesis in memory beside Firehose (its catalog keeps nothing: streams last one opening).
 async fn open_kinesis(storage: &Arc<MemStorage>, clock: Clock) -> Arc<Kinesis> {
@@ -105,7 +58,7 @@ pub struct Harness {
     admin: Arc<FirehoseAdminApi>,
     pub now: Arc<AtomicI64>,
     pub storage: Arc<MemStorage>,
-    pub catalog: Arc<DocCatalog>,
+    pub catalog: Arc<spate_catalog::MemDocCatalog>,
     pub objects: Arc<MemStore>,
     pub log: Arc<Log>,
 }
@@ -133,7 +86,7 @@ impl Harness {
     pub async fn open(
         config: FirehoseConfig,
         storage: Arc<MemStorage>,
-        catalog: Arc<DocCatalog>,
+        catalog: Arc<spate_catalog::MemDocCatalog>,
         objects: Arc<MemStore>,
         now: Arc<AtomicI64>,
     ) -> Harness {
