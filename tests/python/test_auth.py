@@ -264,3 +264,18 @@ def test_lambda_calls_are_authorized_and_audited_like_the_json_services(server, 
         ("carol", "lambda:DeleteFunction", "denied: AccessDeniedException"),
         ("alice", "lambda:DeleteFunction", "allowed"),
     ]
+
+
+def test_dynamodb_calls_are_authorized_on_the_table_arn(server):
+    from spate_support import unique_name
+
+    name = unique_name("ddb")
+    alice = client(server, "dynamodb")
+    alice.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    with pytest.raises(ClientError) as e:
+        client(server, "dynamodb", key="AKIDBOB", secret="bob-secret").put_item(TableName=name, Item={"k": {"S": "x"}})
+    assert code(e.value) == "AccessDeniedException"
+    assert e.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::000000000000:user/bob is not authorized to perform: dynamodb:PutItem on resource: "
+        f"arn:aws:dynamodb:us-east-1:000000000000:table/{name} because no identity-based policy allows the dynamodb:PutItem action")

@@ -180,3 +180,120 @@ def test_operations_spate_does_not_serve_are_unknown(server):
                         content_type="application/x-amz-json-1.0")
     assert response.status == 400
     assert response.error_type == "UnknownOperationException"
+
+
+def test_update_item_with_expressions_and_return_values(ddb):
+    t = leases_table(ddb)
+    key = {"leaseKey": {"S": "shardId-000000000001"}}
+    out = ddb.update_item(TableName=t, Key=key, ReturnValues="ALL_NEW",
+                          UpdateExpression="SET leaseCounter = if_not_exists(leaseCounter, :zero) + :one, #o = :w, parents = list_append(if_not_exists(parents, :empty), :p) ADD tags :t",
+                          ExpressionAttributeNames={"#o": "leaseOwner"},
+                          ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}, ":w": {"S": "w1"},
+                                                     ":empty": {"L": []}, ":p": {"L": [{"S": "shardId-0"}]}, ":t": {"SS": ["a"]}})
+    assert out["Attributes"] == {**key, "leaseCounter": {"N": "1"}, "leaseOwner": {"S": "w1"},
+                                 "parents": {"L": [{"S": "shardId-0"}]}, "tags": {"SS": ["a"]}}
+    out = ddb.update_item(TableName=t, Key=key, ReturnValues="UPDATED_OLD",
+                          UpdateExpression="SET leaseCounter = leaseCounter + :one REMOVE parents DELETE tags :t",
+                          ConditionExpression="leaseOwner = :w",
+                          ExpressionAttributeValues={":one": {"N": "1"}, ":w": {"S": "w1"}, ":t": {"SS": ["a"]}})
+    assert out["Attributes"] == {"leaseCounter": {"N": "1"}, "parents": {"L": [{"S": "shardId-0"}]}, "tags": {"SS": ["a"]}}
+    item = ddb.get_item(TableName=t, Key=key, ProjectionExpression="leaseCounter, #o", ExpressionAttributeNames={"#o": "leaseOwner"})["Item"]
+    assert item == {"leaseCounter": {"N": "2"}, "leaseOwner": {"S": "w1"}}
+    with pytest.raises(ClientError) as e:
+        ddb.update_item(TableName=t, Key=key, UpdateExpression="SET leaseKey = :v", ExpressionAttributeValues={":v": {"S": "x"}})
+    assert error(e) == ("ValidationException",
+                        "One or more parameter values were invalid: Cannot update attribute leaseKey. This attribute is part of the key")
+
+
+def test_kcl_style_legacy_parameters(ddb):
+    t = leases_table(ddb)
+    key = {"leaseKey": {"S": "shardId-000000000002"}}
+    ddb.put_item(TableName=t, Item={**key, "leaseCounter": {"N": "0"}}, Expected={"leaseKey": {"Exists": False}})
+    out = ddb.update_item(TableName=t, Key=key, ReturnValues="ALL_NEW",
+                          Expected={"leaseCounter": {"Value": {"N": "0"}}},
+                          AttributeUpdates={"leaseCounter": {"Action": "ADD", "Value": {"N": "1"}},
+                                            "leaseOwner": {"Action": "PUT", "Value": {"S": "w2"}}})
+    assert out["Attributes"]["leaseCounter"] == {"N": "1"}
+    with pytest.raises(ClientError) as e:
+        ddb.delete_item(TableName=t, Key=key, Expected={"leaseOwner": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "w1"}]}})
+    assert error(e)[0] == "ConditionalCheckFailedException"
+
+
+def test_scan_pages_segments_filters_and_counts(ddb):
+    t = leases_table(ddb)
+    for i in range(25):
+        ddb.put_item(TableName=t, Item={"leaseKey": {"S": f"shard-{i:02}"}, "n": {"N": str(i)}})
+    seen, start = [], None
+    while True:
+        page = ddb.scan(TableName=t, Limit=7, **({"ExclusiveStartKey": start} if start else {}))
+        assert page["Count"] == len(page["Items"]) <= 7
+        seen += [i["leaseKey"]["S"] for i in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert sorted(seen) == [f"shard-{i:02}" for i in range(25)] and len(set(seen)) == 25
+    parts = [ddb.scan(TableName=t, Segment=s, TotalSegments=3)["Items"] for s in range(3)]
+    assert sorted(i["leaseKey"]["S"] for p in parts for i in p) == sorted(seen)
+    filtered = ddb.scan(TableName=t, FilterExpression="n >= :ten", ExpressionAttributeValues={":ten": {"N": "10"}})
+    assert (filtered["Count"], filtered["ScannedCount"]) == (15, 25)
+    assert ddb.scan(TableName=t, Select="COUNT")["Count"] == 25
+    paginator = ddb.get_paginator("scan")
+    assert sum(p["Count"] for p in paginator.paginate(TableName=t, PaginationConfig={"PageSize": 4})) == 25
+
+
+def test_query_on_the_table_and_on_an_index_as_kcl_3_does(ddb):
+    t = unique_name("kcl3")
+    ddb.create_table(
+        TableName=t,
+        KeySchema=[{"AttributeName": "leaseKey", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "leaseKey", "AttributeType": "S"}, {"AttributeName": "leaseOwner", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[{"IndexName": "LeaseOwnerToLeaseKeyIndex",
+                                 "KeySchema": [{"AttributeName": "leaseOwner", "KeyType": "HASH"}, {"AttributeName": "leaseKey", "KeyType": "RANGE"}],
+                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+    )
+    index = ddb.describe_table(TableName=t)["Table"]["GlobalSecondaryIndexes"][0]
+    assert (index["IndexName"], index["IndexStatus"]) == ("LeaseOwnerToLeaseKeyIndex", "ACTIVE")
+    for shard, owner in [("s-3", "w1"), ("s-1", "w1"), ("s-2", "w2"), ("s-4", None)]:
+        item = {"leaseKey": {"S": shard}, "checkpoint": {"S": "TRIM_HORIZON"}}
+        if owner:
+            item["leaseOwner"] = {"S": owner}
+        ddb.put_item(TableName=t, Item=item)
+    mine = ddb.query(TableName=t, IndexName="LeaseOwnerToLeaseKeyIndex", KeyConditionExpression="leaseOwner = :w",
+                     ExpressionAttributeValues={":w": {"S": "w1"}})
+    assert [i["leaseKey"]["S"] for i in mine["Items"]] == ["s-1", "s-3"]
+    assert set(mine["Items"][0]) == {"leaseKey", "leaseOwner"}, "KEYS_ONLY projects the keys"
+    desc = ddb.query(TableName=t, IndexName="LeaseOwnerToLeaseKeyIndex", ScanIndexForward=False, Limit=1,
+                     KeyConditionExpression="leaseOwner = :w AND begins_with(leaseKey, :s)",
+                     ExpressionAttributeValues={":w": {"S": "w1"}, ":s": {"S": "s-"}})
+    assert [i["leaseKey"]["S"] for i in desc["Items"]] == ["s-3"] and "LastEvaluatedKey" in desc
+    one = ddb.query(TableName=t, KeyConditionExpression="leaseKey = :k", ExpressionAttributeValues={":k": {"S": "s-4"}})
+    assert one["Items"][0]["checkpoint"] == {"S": "TRIM_HORIZON"}
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName=t, KeyConditionExpression="checkpoint = :c", ExpressionAttributeValues={":c": {"S": "x"}})
+    assert error(e) == ("ValidationException", "Query condition missed key schema element: leaseKey")
+    ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "LeaseOwnerToLeaseKeyIndex"}}])
+    assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=t)["Table"]
+
+
+def test_transactions_and_ttl_settings(ddb):
+    t = leases_table(ddb)
+    ddb.put_item(TableName=t, Item={"leaseKey": {"S": "a"}, "owner": {"S": "w1"}})
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": t, "Item": {"leaseKey": {"S": "b"}}}},
+            {"ConditionCheck": {"TableName": t, "Key": {"leaseKey": {"S": "a"}}, "ConditionExpression": "#o = :w",
+                                "ExpressionAttributeNames": {"#o": "owner"}, "ExpressionAttributeValues": {":w": {"S": "w2"}}}},
+        ])
+    assert e.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
+    assert "Item" not in ddb.get_item(TableName=t, Key={"leaseKey": {"S": "b"}})
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": t, "Item": {"leaseKey": {"S": "b"}}}},
+        {"Update": {"TableName": t, "Key": {"leaseKey": {"S": "a"}}, "UpdateExpression": "SET #o = :w",
+                    "ExpressionAttributeNames": {"#o": "owner"}, "ExpressionAttributeValues": {":w": {"S": "w2"}}}},
+    ])
+    assert ddb.get_item(TableName=t, Key={"leaseKey": {"S": "a"}})["Item"]["owner"] == {"S": "w2"}
+    assert ddb.describe_time_to_live(TableName=t)["TimeToLiveDescription"] == {"TimeToLiveStatus": "DISABLED"}
+    ddb.update_time_to_live(TableName=t, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+    assert ddb.describe_time_to_live(TableName=t)["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}

@@ -116,12 +116,19 @@ pub async fn put(db: &DynamoDb, input: PutInput) -> Result<Attributes, ApiError>
 
 pub async fn get(db: &DynamoDb, input: KeyInput) -> Result<Got, ApiError> {
     let key = input.key.ok_or_else(|| invalid("1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null"))?;
+    let prepared = input.expressions.prepare()?;
     let mut tables = db.tables.lock().await;
     let table = table(&mut tables, &input.table_name)?;
     let key = table.def.key_of(&key, true)?;
-    Ok(Got {
-        item: table.items.get(&key).cloned(),
-    })
+    let item = match (table.items.get(&key), &prepared.projection) {
+        (Some(item), Some(paths)) => {
+            let ctx = prepared.context("ProjectionExpression");
+            Some(super::read::project(&ctx, item, paths)?)
+        }
+        (item, None) => item.cloned(),
+        (None, _) => None,
+    };
+    Ok(Got { item })
 }
 
 pub async fn delete(db: &DynamoDb, input: KeyInput) -> Result<Attributes, ApiError> {

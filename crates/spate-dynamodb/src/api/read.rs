@@ -128,7 +128,7 @@ impl<'t> Source<'t> {
 }
 
 /// The projection of `item` onto `paths`, nested as the paths are.
-fn project(ctx: &Context, item: &Item, paths: &[Path]) -> Result<Item, ApiError> {
+pub(super) fn project(ctx: &Context, item: &Item, paths: &[Path]) -> Result<Item, ApiError> {
     let mut out = Item::new();
     for path in paths {
         let Some(value) = ctx.lookup(path, Some(item)).map_err(|e| invalid(e.0))? else {

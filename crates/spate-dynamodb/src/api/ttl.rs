@@ -64,9 +64,11 @@ pub async fn update(db: &DynamoDb, input: UpdateInput) -> Result<Updated, ApiErr
     match (enabled, &def.ttl_attribute) {
         (true, Some(_)) => return Err(invalid("TimeToLive is already enabled")),
         (false, None) => return Err(invalid("TimeToLive is already disabled")),
-        (false, Some(current)) if *current != attribute => return Err(invalid(format!(
+        (false, Some(current)) if *current != attribute => {
+            return Err(invalid(format!(
             "TimeToLive is active on a different AttributeName: current AttributeName is {current}"
-        ))),
+        )))
+        }
         (true, None) => def.ttl_attribute = Some(attribute),
         (false, Some(_)) => def.ttl_attribute = None,
     }

@@ -13,7 +13,9 @@ async fn expired_items_are_removed_and_stay_removed() {
             "TimeToLive is already enabled".into()
         )
     );
-    let described = h.ok("DescribeTimeToLive", json!({"TableName": "tbl"})).await;
+    let described = h
+        .ok("DescribeTimeToLive", json!({"TableName": "tbl"}))
+        .await;
     assert_eq!(
         described["TimeToLiveDescription"],
         json!({"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"})
