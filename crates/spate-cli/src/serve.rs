@@ -54,14 +54,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let lambda = start_lambda(&settings, &opened, &kinesis, objects).await?;
     firehose.set_invoker(Arc::new(FunctionRunner(lambda.clone())));
     let (queues_log, queues) = start_queues(&settings, &opened, &kinesis).await?;
-    let dynamodb = spate_dynamodb::DynamoDb::open(
-        spate_dynamodb::DynamoDbConfig {
-            region: settings.service.region.clone(),
-            account_id: settings.service.account_id.clone(),
-        },
-        opened.catalog.clone(),
-    )
-    .map_err(|e| format!("DynamoDB: {e}"))?;
+    let dynamodb = start_dynamodb(&settings, &opened)?;
     check_exposure(&settings)?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
@@ -296,6 +289,19 @@ async fn start_queues(
         .await
         .map_err(|e| format!("queues: {e}"))?;
     Ok((log, queues))
+}
+
+/// DynamoDB tables and items, from the catalog.
+fn start_dynamodb(
+    settings: &Settings,
+    opened: &crate::data_dir::Opened,
+) -> Result<Arc<spate_dynamodb::DynamoDb>, String> {
+    let config = spate_dynamodb::DynamoDbConfig {
+        region: settings.service.region.clone(),
+        account_id: settings.service.account_id.clone(),
+    };
+    spate_dynamodb::DynamoDb::open(config, opened.catalog.clone())
+        .map_err(|e| format!("DynamoDB: {e}"))
 }
 
 /// How often DynamoDB tables with TTL enabled are swept for expired items.

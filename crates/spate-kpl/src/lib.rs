@@ -44,29 +44,35 @@ fn digest_ok(data: &[u8]) -> bool {
     Md5::digest(body).as_slice() == &data[data.len() - DIGEST_LEN..]
 }
 
-/// The index of `v` in `table`, added if it is not there.
-fn index<'a>(table: &mut Vec<&'a str>, v: &'a str) -> u64 {
-    match table.iter().position(|k| *k == v) {
-        Some(i) => i as u64,
-        None => {
-            table.push(v);
-            (table.len() - 1) as u64
+/// A key table: keys in order of first use, found by hash (an aggregate may hold thousands).
+#[derive(Default)]
+struct KeyTable<'a> {
+    keys: Vec<&'a str>,
+    positions: std::collections::HashMap<&'a str, u64>,
+}
+
+impl<'a> KeyTable<'a> {
+    /// The index of `v`, added if it is not there yet.
+    fn index(&mut self, v: &'a str) -> u64 {
+        if let Some(i) = self.positions.get(v) {
+            return *i;
         }
+        let i = self.keys.len() as u64;
+        self.keys.push(v);
+        self.positions.insert(v, i);
+        i
     }
 }
 
 /// Aggregates records: (partition key, explicit hash key, data) for each.
 pub fn aggregate(records: &[UserRecord]) -> Vec<u8> {
-    let mut keys: Vec<&str> = Vec::new();
-    let mut hashes: Vec<&str> = Vec::new();
+    let mut keys = KeyTable::default();
+    let mut hashes = KeyTable::default();
     let mut encoded_records = Vec::new();
     let mut indexes = Vec::with_capacity(records.len());
     for r in records {
-        let k = index(&mut keys, &r.partition_key);
-        let h = r
-            .explicit_hash_key
-            .as_deref()
-            .map(|h| index(&mut hashes, h));
+        let k = keys.index(&r.partition_key);
+        let h = r.explicit_hash_key.as_deref().map(|h| hashes.index(h));
         indexes.push((k, h));
     }
     for (r, (k, h)) in records.iter().zip(indexes) {
@@ -79,10 +85,10 @@ pub fn aggregate(records: &[UserRecord]) -> Vec<u8> {
         put_bytes_field(&mut encoded_records, 3, &record);
     }
     let mut body = Vec::new();
-    for k in &keys {
+    for k in &keys.keys {
         put_bytes_field(&mut body, 1, k.as_bytes());
     }
-    for h in &hashes {
+    for h in &hashes.keys {
         put_bytes_field(&mut body, 2, h.as_bytes());
     }
     body.extend_from_slice(&encoded_records);

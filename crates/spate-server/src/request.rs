@@ -94,28 +94,8 @@ async fn route(
             operation,
             encoding,
         } => {
-            let authenticated = authenticate(shared, &method, &uri, &headers, &body)
-                .map_err(|e| ApiError::new(auth_kind(&e), e.message()));
-            let credential = authenticated.as_ref().ok().cloned().flatten();
-            let checked = authenticated.and_then(|_| match &credential {
-                Some(c) => {
-                    let (options, op) = (&shared.options, operation.name);
-                    crate::authorize::authorize(options, &*service, op, &body, c, state)
-                }
-                None => Ok(()),
-            });
-            if let Some(audit) = &shared.options.audit {
-                let call = crate::audit::Call {
-                    service: &*service,
-                    operation: operation.name,
-                    body: &body,
-                    headers: &headers,
-                    source: state.peer,
-                };
-                let refused = checked.as_ref().err();
-                audit.record_call(&shared.options, &call, credential.as_ref(), refused);
-            }
-            if let Err(e) = checked {
+            let request = (method.as_str(), &uri, &headers);
+            if let Err(e) = admit(shared, state, &*service, operation.name, request, &body) {
                 return (answered(Answer::error(encoding, &e)), "edge".into(), "Auth");
             }
             let prefix = service.target_prefix().to_string();
@@ -136,6 +116,36 @@ async fn route(
             (response, prefix, operation.name)
         }
     }
+}
+
+/// Verifies a JSON call's signature, then its principal's policies; audits the call.
+fn admit(
+    shared: &Shared,
+    state: &ConnState,
+    service: &dyn TargetService,
+    operation: &'static str,
+    (method, uri, headers): (&str, &hyper::Uri, &HeaderMap),
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let authenticated = authenticate(shared, method, uri, headers, body)
+        .map_err(|e| ApiError::new(auth_kind(&e), e.message()));
+    let credential = authenticated.as_ref().ok().cloned().flatten();
+    let checked = authenticated.and_then(|_| match &credential {
+        Some(c) => crate::authorize::authorize(&shared.options, service, operation, body, c, state),
+        None => Ok(()),
+    });
+    if let Some(audit) = &shared.options.audit {
+        let call = crate::audit::Call {
+            service,
+            operation,
+            body,
+            headers,
+            source: state.peer,
+        };
+        let refused = checked.as_ref().err();
+        audit.record_call(&shared.options, &call, credential.as_ref(), refused);
+    }
+    checked
 }
 
 /// With credentials configured, the request's SigV4 signature verified against them.

@@ -50,93 +50,111 @@ enum Kind {
     Check,
 }
 
+/// One action, checked against the current items: its cancellation reason, and the write it
+/// would make (`Some(None)` deletes; `None` for a condition check).
+struct Planned {
+    table: String,
+    key: String,
+    reason: CancellationReason,
+    after: Option<Option<Item>>,
+}
+
+fn plan(tables: &mut Tables, action: Action, planned: &[Planned]) -> Result<Planned, ApiError> {
+    let (kind, part) = match action {
+        Action { put: Some(p), .. } => (Kind::Put, p),
+        Action {
+            update: Some(p), ..
+        } => (Kind::Update, p),
+        Action {
+            delete: Some(p), ..
+        } => (Kind::Delete, p),
+        Action {
+            condition_check: Some(p),
+            ..
+        } => (Kind::Check, p),
+        _ => {
+            return Err(invalid(
+                "TransactItems can only contain one of Check, Put, Update or Delete",
+            ))
+        }
+    };
+    let prepared = part.expressions.prepare()?;
+    let table = table(tables, &part.table_name)?;
+    let keyed = match (&kind, &part.item, &part.key) {
+        (Kind::Put, Some(item), _) => item,
+        (Kind::Put, None, _) => return Err(invalid("1 validation error detected: Value null at 'transactItems.member.put.item' failed to satisfy constraint: Member must not be null")),
+        (_, _, Some(key)) => key,
+        (_, _, None) => return Err(invalid("1 validation error detected: Value null at 'transactItems.member.key' failed to satisfy constraint: Member must not be null")),
+    };
+    let key = table.def.key_of(keyed, !matches!(kind, Kind::Put))?;
+    if planned
+        .iter()
+        .any(|p| p.table == table.def.name && p.key == key)
+    {
+        return Err(invalid(
+            "Transaction request cannot include multiple operations on one item",
+        ));
+    }
+    let current = table.items.get(&key);
+    let reason = match prepared.check(current) {
+        Ok(()) => CancellationReason {
+            code: "None".into(),
+            message: None,
+        },
+        Err(e) if e.kind == ErrorKind::ConditionalCheckFailed => CancellationReason {
+            code: "ConditionalCheckFailed".into(),
+            message: Some("The conditional request failed".into()),
+        },
+        Err(e) => return Err(e),
+    };
+    let after = match kind {
+        Kind::Put => {
+            let item = part.item.unwrap_or_default();
+            check_item(&item)?;
+            Some(Some(item))
+        }
+        Kind::Update => {
+            let base = current.cloned().unwrap_or_else(|| keyed.clone());
+            let (item, _) = updated(&table.def, &prepared, &base)?;
+            check_item(&item)?;
+            Some(Some(item))
+        }
+        Kind::Delete => Some(None),
+        Kind::Check => None,
+    };
+    Ok(Planned {
+        table: table.def.name.clone(),
+        key,
+        reason,
+        after,
+    })
+}
+
+type Tables = std::collections::BTreeMap<String, crate::service::Table>;
+
 pub async fn write(db: &DynamoDb, input: TransactInput) -> Result<Done, ApiError> {
     let count = input.transact_items.len();
     if !(1..=TRANSACTION_MAX_ITEMS).contains(&count) {
         return Err(invalid(format!("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to {TRANSACTION_MAX_ITEMS} and greater than or equal to 1")));
     }
     let mut tables = db.tables.lock().await;
-    // (table, key, the item after, or None to delete, or no change for a check)
-    let mut planned: Vec<(String, String, Option<Option<Item>>)> = Vec::with_capacity(count);
-    let mut reasons = Vec::with_capacity(count);
+    let mut planned: Vec<Planned> = Vec::with_capacity(count);
     for action in input.transact_items {
-        let (kind, part) = match action {
-            Action { put: Some(p), .. } => (Kind::Put, p),
-            Action {
-                update: Some(p), ..
-            } => (Kind::Update, p),
-            Action {
-                delete: Some(p), ..
-            } => (Kind::Delete, p),
-            Action {
-                condition_check: Some(p),
-                ..
-            } => (Kind::Check, p),
-            _ => {
-                return Err(invalid(
-                    "TransactItems can only contain one of Check, Put, Update or Delete",
-                ))
-            }
-        };
-        let prepared = part.expressions.prepare()?;
-        let table = table(&mut tables, &part.table_name)?;
-        let keyed = match (&kind, &part.item, &part.key) {
-            (Kind::Put, Some(item), _) => item,
-            (Kind::Put, None, _) => return Err(invalid("1 validation error detected: Value null at 'transactItems.member.put.item' failed to satisfy constraint: Member must not be null")),
-            (_, _, Some(key)) => key,
-            (_, _, None) => return Err(invalid("1 validation error detected: Value null at 'transactItems.member.key' failed to satisfy constraint: Member must not be null")),
-        };
-        let key = table.def.key_of(keyed, !matches!(kind, Kind::Put))?;
-        if planned
-            .iter()
-            .any(|(t, k, _)| *t == table.def.name && *k == key)
-        {
-            return Err(invalid(
-                "Transaction request cannot include multiple operations on one item",
-            ));
-        }
-        let current = table.items.get(&key);
-        let reason = match prepared.check(current) {
-            Ok(()) => CancellationReason {
-                code: "None".into(),
-                message: None,
-            },
-            Err(e) if e.kind == ErrorKind::ConditionalCheckFailed => CancellationReason {
-                code: "ConditionalCheckFailed".into(),
-                message: Some("The conditional request failed".into()),
-            },
-            Err(e) => return Err(e),
-        };
-        let after = match kind {
-            Kind::Put => {
-                let item = part.item.unwrap_or_default();
-                check_item(&item)?;
-                Some(Some(item))
-            }
-            Kind::Update => {
-                let base = current.cloned().unwrap_or_else(|| keyed.clone());
-                let (item, _) = updated(&table.def, &prepared, &base)?;
-                check_item(&item)?;
-                Some(Some(item))
-            }
-            Kind::Delete => Some(None),
-            Kind::Check => None,
-        };
-        reasons.push(reason);
-        planned.push((table.def.name.clone(), key, after));
+        let next = plan(&mut tables, action, &planned)?;
+        planned.push(next);
     }
-    if reasons.iter().any(|r| r.code != "None") {
-        let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+    if planned.iter().any(|p| p.reason.code != "None") {
+        let codes: Vec<&str> = planned.iter().map(|p| p.reason.code.as_str()).collect();
         let mut e = ApiError::new(
             ErrorKind::TransactionCanceled,
             format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
         );
-        e.cancellation_reasons = reasons;
+        e.cancellation_reasons = planned.into_iter().map(|p| p.reason).collect();
         return Err(e);
     }
     let writes: Vec<(String, String, Option<Item>)> = planned
         .into_iter()
-        .filter_map(|(t, k, after)| after.map(|a| (t, k, a)))
+        .filter_map(|p| p.after.map(|a| (p.table, p.key, a)))
         .collect();
     db.save_items(&writes).await?;
     for (t, k, after) in writes {

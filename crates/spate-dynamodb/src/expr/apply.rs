@@ -49,85 +49,97 @@ pub fn apply(ctx: &Context, update: &Update, base: &Item) -> Result<Item, ExprEr
         remove(ctx, &mut item, path)?;
     }
     for (path, name) in &update.add {
-        let value = reference(ctx, name)?;
-        let current = ctx.lookup(path, Some(&item))?.cloned();
-        let next = match (current, value) {
-            (
-                None,
-                v @ (AttributeValue::N(_)
-                | AttributeValue::SS(_)
-                | AttributeValue::NS(_)
-                | AttributeValue::BS(_)),
-            ) => v,
-            (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
-                AttributeValue::N(add_numbers(&a, &b, false).map_err(invalid)?)
-            }
-            (Some(AttributeValue::SS(a)), AttributeValue::SS(b)) => {
-                AttributeValue::SS(union(a, b, |x, y| x == y))
-            }
-            (Some(AttributeValue::NS(a)), AttributeValue::NS(b)) => {
-                AttributeValue::NS(union(a, b, |x, y| {
-                    crate::value::compare_numbers(x, y) == Some(std::cmp::Ordering::Equal)
-                }))
-            }
-            (Some(AttributeValue::BS(a)), AttributeValue::BS(b)) => {
-                AttributeValue::BS(union(a, b, |x, y| x == y))
-            }
-            (Some(current), v)
-                if current.type_name() != v.type_name()
-                    && matches!(
-                        v,
-                        AttributeValue::N(_)
-                            | AttributeValue::SS(_)
-                            | AttributeValue::NS(_)
-                            | AttributeValue::BS(_)
-                    ) =>
-            {
-                return Err(invalid(
-                    "An operand in the update expression has an incorrect data type",
-                ));
-            }
-            (_, v) => return Err(wrong_operand("ADD", &v)),
-        };
-        assign(ctx, &mut item, path, next)?;
+        add(ctx, &mut item, path, name)?;
     }
     for (path, name) in &update.delete {
-        let value = reference(ctx, name)?;
-        let Some(current) = ctx.lookup(path, Some(&item))?.cloned() else {
-            continue;
-        };
-        let next = match (current, &value) {
-            (AttributeValue::SS(a), AttributeValue::SS(b)) => {
-                AttributeValue::SS(a.into_iter().filter(|x| !b.contains(x)).collect())
-            }
-            (AttributeValue::NS(a), AttributeValue::NS(b)) => AttributeValue::NS(
-                a.into_iter()
-                    .filter(|x| {
-                        !b.iter().any(|y| {
-                            crate::value::compare_numbers(x, y) == Some(std::cmp::Ordering::Equal)
-                        })
-                    })
-                    .collect(),
-            ),
-            (AttributeValue::BS(a), AttributeValue::BS(b)) => {
-                AttributeValue::BS(a.into_iter().filter(|x| !b.contains(x)).collect())
-            }
-            (AttributeValue::SS(_) | AttributeValue::NS(_) | AttributeValue::BS(_), _) => {
-                return Err(invalid(
-                    "An operand in the update expression has an incorrect data type",
-                ))
-            }
-            (_, v) => return Err(wrong_operand("DELETE", v)),
-        };
-        let empty = matches!(&next, AttributeValue::SS(s) | AttributeValue::NS(s) if s.is_empty())
-            || matches!(&next, AttributeValue::BS(s) if s.is_empty());
-        if empty {
-            remove(ctx, &mut item, path)?;
-        } else {
-            assign(ctx, &mut item, path, next)?;
-        }
+        delete(ctx, &mut item, path, name)?;
     }
     Ok(item)
+}
+
+/// `ADD path :value`: numbers add, sets unite, a missing attribute takes the value.
+fn add(ctx: &Context, item: &mut Item, path: &Path, name: &str) -> Result<(), ExprError> {
+    let value = reference(ctx, name)?;
+    let current = ctx.lookup(path, Some(item))?.cloned();
+    let next = match (current, value) {
+        (
+            None,
+            v @ (AttributeValue::N(_)
+            | AttributeValue::SS(_)
+            | AttributeValue::NS(_)
+            | AttributeValue::BS(_)),
+        ) => v,
+        (Some(AttributeValue::N(a)), AttributeValue::N(b)) => {
+            AttributeValue::N(add_numbers(&a, &b, false).map_err(invalid)?)
+        }
+        (Some(AttributeValue::SS(a)), AttributeValue::SS(b)) => {
+            AttributeValue::SS(union(a, b, |x, y| x == y))
+        }
+        (Some(AttributeValue::NS(a)), AttributeValue::NS(b)) => {
+            AttributeValue::NS(union(a, b, |x, y| {
+                crate::value::compare_numbers(x, y) == Some(std::cmp::Ordering::Equal)
+            }))
+        }
+        (Some(AttributeValue::BS(a)), AttributeValue::BS(b)) => {
+            AttributeValue::BS(union(a, b, |x, y| x == y))
+        }
+        (Some(current), v)
+            if current.type_name() != v.type_name()
+                && matches!(
+                    v,
+                    AttributeValue::N(_)
+                        | AttributeValue::SS(_)
+                        | AttributeValue::NS(_)
+                        | AttributeValue::BS(_)
+                ) =>
+        {
+            return Err(invalid(
+                "An operand in the update expression has an incorrect data type",
+            ));
+        }
+        (_, v) => return Err(wrong_operand("ADD", &v)),
+    };
+    assign(ctx, item, path, next)?;
+    Ok(())
+}
+
+/// `DELETE path :value`: set difference; a set left empty is removed.
+fn delete(ctx: &Context, item: &mut Item, path: &Path, name: &str) -> Result<(), ExprError> {
+    let value = reference(ctx, name)?;
+    let Some(current) = ctx.lookup(path, Some(item))?.cloned() else {
+        return Ok(());
+    };
+    let next = match (current, &value) {
+        (AttributeValue::SS(a), AttributeValue::SS(b)) => {
+            AttributeValue::SS(a.into_iter().filter(|x| !b.contains(x)).collect())
+        }
+        (AttributeValue::NS(a), AttributeValue::NS(b)) => AttributeValue::NS(
+            a.into_iter()
+                .filter(|x| {
+                    !b.iter().any(|y| {
+                        crate::value::compare_numbers(x, y) == Some(std::cmp::Ordering::Equal)
+                    })
+                })
+                .collect(),
+        ),
+        (AttributeValue::BS(a), AttributeValue::BS(b)) => {
+            AttributeValue::BS(a.into_iter().filter(|x| !b.contains(x)).collect())
+        }
+        (AttributeValue::SS(_) | AttributeValue::NS(_) | AttributeValue::BS(_), _) => {
+            return Err(invalid(
+                "An operand in the update expression has an incorrect data type",
+            ))
+        }
+        (_, v) => return Err(wrong_operand("DELETE", v)),
+    };
+    let empty = matches!(&next, AttributeValue::SS(s) | AttributeValue::NS(s) if s.is_empty())
+        || matches!(&next, AttributeValue::BS(s) if s.is_empty());
+    if empty {
+        remove(ctx, item, path)?;
+    } else {
+        assign(ctx, item, path, next)?;
+    }
+    Ok(())
 }
 
 fn union<T: Clone>(mut a: Vec<T>, b: Vec<T>, eq: impl Fn(&T, &T) -> bool) -> Vec<T> {
