@@ -66,22 +66,33 @@ impl<'a> KeyTable<'a> {
 
 /// Aggregates records: (partition key, explicit hash key, data) for each.
 pub fn aggregate(records: &[UserRecord]) -> Vec<u8> {
+    aggregate_parts(records.iter().map(|r| {
+        (
+            r.partition_key.as_str(),
+            r.explicit_hash_key.as_deref(),
+            r.data.as_slice(),
+        )
+    }))
+}
+
+/// Aggregates borrowed (partition key, explicit hash key, data) triples without copying them
+/// first (the producer's hot path).
+pub fn aggregate_parts<'a>(
+    records: impl Iterator<Item = (&'a str, Option<&'a str>, &'a [u8])>,
+) -> Vec<u8> {
     let mut keys = KeyTable::default();
     let mut hashes = KeyTable::default();
     let mut encoded_records = Vec::new();
-    let mut indexes = Vec::with_capacity(records.len());
-    for r in records {
-        let k = keys.index(&r.partition_key);
-        let h = r.explicit_hash_key.as_deref().map(|h| hashes.index(h));
-        indexes.push((k, h));
-    }
-    for (r, (k, h)) in records.iter().zip(indexes) {
-        let mut record = Vec::new();
+    let mut record = Vec::new();
+    for (key, hash, data) in records {
+        let k = keys.index(key);
+        let h = hash.map(|h| hashes.index(h));
+        record.clear();
         put_varint_field(&mut record, 1, k);
         if let Some(h) = h {
             put_varint_field(&mut record, 2, h);
         }
-        put_bytes_field(&mut record, 3, &r.data);
+        put_bytes_field(&mut record, 3, data);
         put_bytes_field(&mut encoded_records, 3, &record);
     }
     let mut body = Vec::new();

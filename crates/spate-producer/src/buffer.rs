@@ -94,21 +94,17 @@ impl ShardBuffer {
                 not_before: now,
             }
         } else {
-            let records: Vec<spate_kpl::UserRecord> = users
+            let parts = users
                 .iter()
-                .map(|u| spate_kpl::UserRecord {
-                    partition_key: u.partition_key.clone(),
-                    explicit_hash_key: None,
-                    data: u.data.to_vec(),
-                })
-                .collect();
+                .map(|u| (u.partition_key.as_str(), None, u.data.as_ref()));
+            let data = Bytes::from(spate_kpl::aggregate_parts(parts));
             Outgoing {
                 shard_id: self.shard_id.clone(),
                 partition_key: users[0].partition_key.clone(),
                 // Routes the aggregate to the shard its first record hashes into: every record
                 // in it was predicted for that shard.
                 explicit_hash_key: Some(users[0].hash.to_string()),
-                data: Bytes::from(spate_kpl::aggregate(&records)),
+                data,
                 users,
                 aggregated: true,
                 attempts: 0,

@@ -107,8 +107,10 @@ impl Producer {
         data: impl Into<Bytes>,
     ) -> Result<Pending, ProducerError> {
         let (partition_key, data) = (partition_key.into(), data.into());
-        let chars = partition_key.chars().count();
-        if !(1..=256).contains(&chars) {
+        // Up to 256 bytes are at most 256 characters: count only longer keys.
+        let too_long = partition_key.len() > 256 && partition_key.chars().count() > 256;
+        if partition_key.is_empty() || too_long {
+            let chars = partition_key.chars().count();
             return Err(ProducerError::Invalid(format!(
                 "a partition key has 1 to 256 characters, not {chars}"
             )));

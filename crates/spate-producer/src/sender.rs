@@ -174,9 +174,16 @@ impl Shared {
 
     /// Answers a user record and gives its buffer space back.
     fn answer(&self, user: UserEntry, result: Result<Receipt, ProducerError>) {
-        self.space.add_permits(self.permits(&user) as usize);
+        let permits = self.permits(&user) as usize;
         let _ = user.reply.send(result);
-        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+        self.release(1, permits);
+    }
+
+    /// `records` answered, `permits` bytes of buffer space free again (one semaphore update
+    /// per Kinesis record rather than per user record: adding permits takes a lock).
+    fn release(&self, records: usize, permits: usize) {
+        self.space.add_permits(permits);
+        if self.outstanding.fetch_sub(records, Ordering::AcqRel) == records {
             self.idle.notify_waiters();
         }
     }
@@ -303,15 +310,22 @@ impl Shared {
 
     fn succeed(&self, record: Outgoing, shard: &str, sequence: &str) {
         let attempts = record.attempts + 1;
+        let (count, mut permits) = (record.users.len(), 0);
         for (i, user) in record.users.into_iter().enumerate() {
+            permits += self.permits(&user) as usize;
+            if user.reply.is_closed() {
+                // Nobody waits for this one's receipt: do not build it.
+                continue;
+            }
             let receipt = Receipt {
                 shard_id: shard.to_string(),
                 sequence_number: sequence.to_string(),
                 sub_sequence_number: i as u64,
                 attempts,
             };
-            self.answer(user, Ok(receipt));
+            let _ = user.reply.send(Ok(receipt));
         }
+        self.release(count, permits);
     }
 
     fn fail(&self, record: Outgoing, error: ProducerError) {
