@@ -1,0 +1,287 @@
+//! One leased shard: records from the checkpoint on (GetRecords polling), de-aggregated and
+//! filtered to the shard's hash keys, handed to the processor; at the shard's end, child
+//! leases are created and the processor must checkpoint SHARD_END.
+
+use crate::lease::{Lease, LeaseTable, LATEST, SHARD_END, TRIM_HORIZON};
+use crate::{
+    Checkpointer, ConsumerConfig, ConsumerError, InitialPosition, Record, RecordProcessor,
+};
+use aws_sdk_kinesis::error::ProvideErrorMetadata;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use tokio::sync::watch;
+
+/// Why a shard consumer is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Running,
+    /// Another worker took the lease.
+    LeaseLost,
+    /// The scheduler shuts down gracefully.
+    Shutdown,
+}
+
+/// How a shard consumer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    ShardEnd,
+    Stopped,
+}
+
+pub(crate) struct ShardContext {
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub table: LeaseTable,
+    pub config: ConsumerConfig,
+    pub lease: Lease,
+}
+
+fn hash_of(key: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&Md5::digest(key.as_bytes()));
+    u128::from_be_bytes(bytes)
+}
+
+fn kinesis_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> ConsumerError {
+    ConsumerError::Kinesis(format!(
+        "{}: {}",
+        e.code().unwrap_or("error"),
+        e.message().unwrap_or(&e.to_string())
+    ))
+}
+
+/// The user records of one Kinesis record, as the KCL hands them out.
+fn user_records(record: &aws_sdk_kinesis::types::Record, lease: &Lease) -> Vec<Record> {
+    let data = record.data().as_ref();
+    let sequence = record.sequence_number().to_string();
+    let arrival = record
+        .approximate_arrival_timestamp()
+        .and_then(|t| t.to_millis().ok());
+    if !spate_kpl::is_aggregated(data) {
+        return vec![Record {
+            partition_key: record.partition_key().unwrap_or_default().to_string(),
+            data: Bytes::copy_from_slice(data),
+            sequence_number: sequence,
+            sub_sequence_number: 0,
+            aggregated: false,
+            approximate_arrival_ms: arrival,
+        }];
+    }
+    let Ok(users) = spate_kpl::deaggregate(data) else {
+        tracing::warn!(
+            "{}: an aggregated record does not decode; skipped",
+            lease.shard_id
+        );
+        return Vec::new();
+    };
+    users
+        .into_iter()
+        .enumerate()
+        .filter(|(_, u)| {
+            let hash = match &u.explicit_hash_key {
+                Some(h) => h.parse::<u128>().unwrap_or(0),
+                None => hash_of(&u.partition_key),
+            };
+            // After a reshard a stale producer may have put sub-records on a shard that does not
+            // own them: they were (or will be) delivered on their own shard.
+            (lease.starting_hash_key..=lease.ending_hash_key).contains(&hash)
+        })
+        .map(|(i, u)| Record {
+            partition_key: u.partition_key,
+            data: Bytes::from(u.data),
+            sequence_number: sequence.clone(),
+            sub_sequence_number: i as u64,
+            aggregated: true,
+            approximate_arrival_ms: arrival,
+        })
+        .collect()
+}
+
+impl ShardContext {
+    async fn iterator(&self, checkpoint: &str) -> Result<Option<String>, ConsumerError> {
+        let request = self
+            .kinesis
+            .get_shard_iterator()
+            .stream_name(&self.config.stream_name)
+            .shard_id(&self.lease.shard_id);
+        let request = match checkpoint {
+            TRIM_HORIZON => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            LATEST => request.shard_iterator_type(ShardIteratorType::Latest),
+            sequence => request
+                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                .starting_sequence_number(sequence),
+        };
+        let out = request.send().await.map_err(kinesis_error)?;
+        Ok(out.shard_iterator().map(str::to_string))
+    }
+
+    fn checkpointer(&self) -> Checkpointer {
+        Checkpointer {
+            table: self.table.clone(),
+            shard_id: self.lease.shard_id.clone(),
+            owner: self.config.worker_id.clone(),
+        }
+    }
+
+    /// Creates the leases of the shard's children (parents recorded, from TRIM_HORIZON).
+    async fn create_children(
+        &self,
+        children: &[(String, Vec<String>, (u128, u128))],
+    ) -> Result<(), ConsumerError> {
+        for (child, parents, range) in children {
+            self.table
+                .create(&Lease::new(child, parents.clone(), *range, TRIM_HORIZON))
+                .await?;
+        }
+        let ids: Vec<String> = children.iter().map(|(c, _, _)| c.clone()).collect();
+        self.table.set_children(&self.lease.shard_id, &ids).await?;
+        Ok(())
+    }
+}
+
+/// Runs `processor` on the shard until its end or until told to stop.
+pub(crate) async fn consume<P: RecordProcessor>(
+    ctx: ShardContext,
+    mut processor: P,
+    mut stop: watch::Receiver<Stop>,
+) -> Result<Ended, ConsumerError> {
+    let checkpointer = ctx.checkpointer();
+    let lease = &ctx.lease;
+    if lease.checkpoint == SHARD_END {
+        return Ok(Ended::ShardEnd);
+    }
+    processor.initialize(&lease.shard_id).await;
+    let start = match (lease.checkpoint.as_str(), ctx.config.initial_position) {
+        (LATEST, _) => LATEST.to_string(),
+        (TRIM_HORIZON, InitialPosition::Latest) if lease.parents.is_empty() => LATEST.to_string(),
+        (other, _) => other.to_string(),
+    };
+    // Resuming at a checkpoint: the checkpointed record (or sub-records up to it) is done.
+    let mut resume = (start != TRIM_HORIZON && start != LATEST)
+        .then(|| (start.clone(), lease.checkpoint_sub_sequence));
+    let mut iterator = ctx.iterator(&start).await?;
+    let mut last_seen: Option<String> = None;
+    while let Some(it) = iterator.take() {
+        let signal = *stop.borrow();
+        match signal {
+            Stop::Running => {}
+            Stop::LeaseLost => {
+                processor.lease_lost().await;
+                return Ok(Ended::Stopped);
+            }
+            Stop::Shutdown => {
+                processor.shutdown_requested(&checkpointer).await;
+                return Ok(Ended::Stopped);
+            }
+        }
+        let page = match ctx
+            .kinesis
+            .get_records()
+            .shard_iterator(&it)
+            .limit(ctx.config.max_records)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if e.code() == Some("ExpiredIteratorException") => {
+                let from = last_seen.clone().unwrap_or_else(|| start.clone());
+                iterator = ctx.iterator(&from).await?;
+                continue;
+            }
+            Err(e) if e.code() == Some("ProvisionedThroughputExceededException") => {
+                tokio::time::sleep(ctx.config.idle_time_between_reads).await;
+                iterator = Some(it);
+                continue;
+            }
+            Err(e) => return Err(kinesis_error(e)),
+        };
+        let mut records = Vec::new();
+        for r in page.records() {
+            for user in user_records(r, lease) {
+                let done = resume.as_ref().is_some_and(|(seq, sub)| {
+                    user.sequence_number == *seq
+                        && (!user.aggregated || user.sub_sequence_number <= *sub)
+                });
+                if !done {
+                    records.push(user);
+                }
+            }
+            last_seen = Some(r.sequence_number().to_string());
+        }
+        if !page.records().is_empty() {
+            resume = None;
+        }
+        if !records.is_empty() {
+            processor.process_records(&records, &checkpointer).await;
+        }
+        iterator = page.next_shard_iterator().map(str::to_string);
+        if iterator.is_none() {
+            let children: Vec<(String, Vec<String>, (u128, u128))> = page
+                .child_shards()
+                .iter()
+                .map(|c| {
+                    let range = c.hash_key_range();
+                    let parse =
+                        |s: Option<&str>| s.and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
+                    let range = (
+                        parse(range.map(|r| r.starting_hash_key())),
+                        parse(range.map(|r| r.ending_hash_key())),
+                    );
+                    (c.shard_id().to_string(), c.parent_shards().to_vec(), range)
+                })
+                .collect();
+            ctx.create_children(&children).await?;
+            processor.shard_ended(&checkpointer).await;
+            return Ok(Ended::ShardEnd);
+        }
+        if page.records().is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(ctx.config.idle_time_between_reads) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+    Ok(Ended::Stopped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_kinesis::primitives::{Blob, DateTime};
+
+    #[test]
+    fn sub_records_outside_the_shard_are_skipped_and_numbered_by_position() {
+        let keys = ["a", "b", "c", "d"];
+        let users: Vec<spate_kpl::UserRecord> = keys
+            .iter()
+            .map(|k| spate_kpl::UserRecord {
+                partition_key: k.to_string(),
+                explicit_hash_key: None,
+                data: k.as_bytes().to_vec(),
+            })
+            .collect();
+        let record = aws_sdk_kinesis::types::Record::builder()
+            .sequence_number("49")
+            .partition_key("a")
+            .data(Blob::new(spate_kpl::aggregate(&users)))
+            .approximate_arrival_timestamp(DateTime::from_secs(1))
+            .build()
+            .unwrap();
+        let lower_half = Lease::new("s", Vec::new(), (0, u128::MAX / 2), TRIM_HORIZON);
+        let kept: Vec<(String, u64)> = user_records(&record, &lower_half)
+            .into_iter()
+            .map(|r| (r.partition_key, r.sub_sequence_number))
+            .collect();
+        let expected: Vec<(String, u64)> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| hash_of(k) <= u128::MAX / 2)
+            .map(|(i, k)| (k.to_string(), i as u64))
+            .collect();
+        assert_eq!(kept, expected);
+        assert!(
+            !kept.is_empty() && kept.len() < keys.len(),
+            "the keys straddle the halves: {kept:?}"
+        );
+    }
+}
