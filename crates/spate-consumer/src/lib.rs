@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod fanout;
 pub mod lease;
 mod scheduler;
 mod shard;
@@ -83,6 +84,18 @@ pub struct ConsumerConfig {
     pub max_records: i32,
     /// How often new shards get leases (`shardSyncIntervalMillis`).
     pub shard_sync_interval: Duration,
+    /// Polling (GetRecords) or enhanced fan-out (SubscribeToShard).
+    pub retrieval: Retrieval,
+}
+
+/// How records are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retrieval {
+    /// GetRecords, shared with the stream's other readers.
+    Polling,
+    /// SubscribeToShard as the named stream consumer (registered if it is not), with a
+    /// dedicated 2 MiB/s per shard on AWS.
+    FanOut { consumer_name: String },
 }
 
 impl ConsumerConfig {
@@ -100,6 +113,7 @@ impl ConsumerConfig {
             idle_time_between_reads: Duration::from_millis(200),
             max_records: 10_000,
             shard_sync_interval: Duration::from_secs(10),
+            retrieval: Retrieval::Polling,
         }
     }
 }

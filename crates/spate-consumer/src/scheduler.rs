@@ -18,6 +18,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct Scheduler<F, P> {
     kinesis: aws_sdk_kinesis::Client,
+    /// The enhanced fan-out consumer's ARN, once registered.
+    consumer_arn: Option<String>,
     table: LeaseTable,
     config: ConsumerConfig,
     factory: F,
@@ -61,6 +63,7 @@ where
         let table = LeaseTable::new(dynamodb, config.application_name.clone());
         Scheduler {
             kinesis,
+            consumer_arn: None,
             table,
             config,
             factory,
@@ -70,8 +73,12 @@ where
 
     /// Runs until `shutdown` resolves, then asks every processor to checkpoint and gives the
     /// leases up.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ConsumerError> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), ConsumerError> {
         self.table.ensure().await?;
+        if let crate::Retrieval::FanOut { consumer_name } = &self.config.retrieval {
+            let (stream, name) = (&self.config.stream_name, consumer_name);
+            self.consumer_arn = Some(crate::fanout::register(&self.kinesis, stream, name).await?);
+        }
         let mut state = State::default();
         let every = (self.config.failover_time / 3).max(Duration::from_millis(50));
         tokio::pin!(shutdown);
@@ -312,6 +319,7 @@ where
                 table: self.table.clone(),
                 config: self.config.clone(),
                 lease: held.lease.clone(),
+                consumer_arn: self.consumer_arn.clone(),
             };
             let processor = (self.factory)();
             held.task = Some(tokio::spawn(consume(ctx, processor, held.stop.subscribe())));

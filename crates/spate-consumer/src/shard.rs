@@ -34,6 +34,61 @@ pub(crate) struct ShardContext {
     pub table: LeaseTable,
     pub config: ConsumerConfig,
     pub lease: Lease,
+    /// With enhanced fan-out: the registered consumer's ARN.
+    pub consumer_arn: Option<String>,
+}
+
+/// A child shard: id, parents, hash key range.
+pub(crate) type Child = (String, Vec<String>, (u128, u128));
+
+/// The children a closed shard's last page or event names.
+pub(crate) fn children_of(children: &[aws_sdk_kinesis::types::ChildShard]) -> Vec<Child> {
+    children
+        .iter()
+        .map(|c| {
+            let range = c.hash_key_range();
+            let parse = |s: Option<&str>| s.and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
+            let range = (
+                parse(range.map(|r| r.starting_hash_key())),
+                parse(range.map(|r| r.ending_hash_key())),
+            );
+            (c.shard_id().to_string(), c.parent_shards().to_vec(), range)
+        })
+        .collect()
+}
+
+/// Where reading starts for a lease, and the checkpointed position whose record (or
+/// sub-records up to the checkpointed one) is already done.
+pub(crate) fn start_of(lease: &Lease, initial: InitialPosition) -> (String, Option<(String, u64)>) {
+    let start = match (lease.checkpoint.as_str(), initial) {
+        (LATEST, _) => LATEST.to_string(),
+        (TRIM_HORIZON, InitialPosition::Latest) if lease.parents.is_empty() => LATEST.to_string(),
+        (other, _) => other.to_string(),
+    };
+    let resume = (start != TRIM_HORIZON && start != LATEST)
+        .then(|| (start.clone(), lease.checkpoint_sub_sequence));
+    (start, resume)
+}
+
+/// The user records of `records` not already done at `resume`.
+pub(crate) fn fresh(
+    records: &[aws_sdk_kinesis::types::Record],
+    lease: &Lease,
+    resume: &Option<(String, u64)>,
+) -> Vec<Record> {
+    let mut out = Vec::new();
+    for r in records {
+        for user in user_records(r, lease) {
+            let done = resume.as_ref().is_some_and(|(seq, sub)| {
+                user.sequence_number == *seq
+                    && (!user.aggregated || user.sub_sequence_number <= *sub)
+            });
+            if !done {
+                out.push(user);
+            }
+        }
+    }
+    out
 }
 
 fn hash_of(key: &str) -> u128 {
@@ -115,7 +170,7 @@ impl ShardContext {
         Ok(out.shard_iterator().map(str::to_string))
     }
 
-    fn checkpointer(&self) -> Checkpointer {
+    pub(crate) fn checkpointer(&self) -> Checkpointer {
         Checkpointer {
             table: self.table.clone(),
             shard_id: self.lease.shard_id.clone(),
@@ -124,10 +179,7 @@ impl ShardContext {
     }
 
     /// Creates the leases of the shard's children (parents recorded, from TRIM_HORIZON).
-    async fn create_children(
-        &self,
-        children: &[(String, Vec<String>, (u128, u128))],
-    ) -> Result<(), ConsumerError> {
+    pub(crate) async fn create_children(&self, children: &[Child]) -> Result<(), ConsumerError> {
         for (child, parents, range) in children {
             self.table
                 .create(&Lease::new(child, parents.clone(), *range, TRIM_HORIZON))
@@ -151,14 +203,10 @@ pub(crate) async fn consume<P: RecordProcessor>(
         return Ok(Ended::ShardEnd);
     }
     processor.initialize(&lease.shard_id).await;
-    let start = match (lease.checkpoint.as_str(), ctx.config.initial_position) {
-        (LATEST, _) => LATEST.to_string(),
-        (TRIM_HORIZON, InitialPosition::Latest) if lease.parents.is_empty() => LATEST.to_string(),
-        (other, _) => other.to_string(),
-    };
-    // Resuming at a checkpoint: the checkpointed record (or sub-records up to it) is done.
-    let mut resume = (start != TRIM_HORIZON && start != LATEST)
-        .then(|| (start.clone(), lease.checkpoint_sub_sequence));
+    if ctx.consumer_arn.is_some() {
+        return crate::fanout::consume(&ctx, processor, stop).await;
+    }
+    let (start, mut resume) = start_of(lease, ctx.config.initial_position);
     let mut iterator = ctx.iterator(&start).await?;
     let mut last_seen: Option<String> = None;
     while let Some(it) = iterator.take() {
@@ -185,6 +233,10 @@ pub(crate) async fn consume<P: RecordProcessor>(
             Ok(page) => page,
             Err(e) if e.code() == Some("ExpiredIteratorException") => {
                 let from = last_seen.clone().unwrap_or_else(|| start.clone());
+                // The last record seen was handed out: skip it when reading again from it.
+                if let Some(seen) = &last_seen {
+                    resume = Some((seen.clone(), u64::MAX));
+                }
                 iterator = ctx.iterator(&from).await?;
                 continue;
             }
@@ -195,18 +247,9 @@ pub(crate) async fn consume<P: RecordProcessor>(
             }
             Err(e) => return Err(kinesis_error(e)),
         };
-        let mut records = Vec::new();
-        for r in page.records() {
-            for user in user_records(r, lease) {
-                let done = resume.as_ref().is_some_and(|(seq, sub)| {
-                    user.sequence_number == *seq
-                        && (!user.aggregated || user.sub_sequence_number <= *sub)
-                });
-                if !done {
-                    records.push(user);
-                }
-            }
-            last_seen = Some(r.sequence_number().to_string());
+        let records = fresh(page.records(), lease, &resume);
+        if let Some(last) = page.records().last() {
+            last_seen = Some(last.sequence_number().to_string());
         }
         if !page.records().is_empty() {
             resume = None;
@@ -216,21 +259,8 @@ pub(crate) async fn consume<P: RecordProcessor>(
         }
         iterator = page.next_shard_iterator().map(str::to_string);
         if iterator.is_none() {
-            let children: Vec<(String, Vec<String>, (u128, u128))> = page
-                .child_shards()
-                .iter()
-                .map(|c| {
-                    let range = c.hash_key_range();
-                    let parse =
-                        |s: Option<&str>| s.and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
-                    let range = (
-                        parse(range.map(|r| r.starting_hash_key())),
-                        parse(range.map(|r| r.ending_hash_key())),
-                    );
-                    (c.shard_id().to_string(), c.parent_shards().to_vec(), range)
-                })
-                .collect();
-            ctx.create_children(&children).await?;
+            ctx.create_children(&children_of(page.child_shards()))
+                .await?;
             processor.shard_ended(&checkpointer).await;
             return Ok(Ended::ShardEnd);
         }

@@ -14,14 +14,22 @@ use tokio::process::{Child, Command};
 const FAILOVER_MS: &str = "1500";
 
 fn worker(endpoint: &str, id: &str, output: &Path) -> Child {
+    worker_of(endpoint, "consumed", id, output, "polling")
+}
+
+/// A worker process of the application `STREAM-app`, reading by `retrieval` (polling or efo).
+fn worker_of(endpoint: &str, stream: &str, id: &str, output: &Path, retrieval: &str) -> Child {
+    let application = format!("{stream}-app");
+    let output = output.to_str().expect("path");
     Command::new(env!("CARGO_BIN_EXE_consumer-worker"))
         .args([
             endpoint,
-            "consumed",
-            "consumer-app",
+            stream,
+            &application,
             id,
-            output.to_str().expect("path"),
+            output,
             FAILOVER_MS,
+            retrieval,
         ])
         .kill_on_drop(true)
         .spawn()
@@ -40,9 +48,13 @@ fn processed(output: &Path) -> Vec<(String, u32)> {
 }
 
 async fn put(k: &Client, range: std::ops::Range<u32>) {
+    put_to(k, "consumed", range).await
+}
+
+async fn put_to(k: &Client, stream: &str, range: std::ops::Range<u32>) {
     for i in range {
         k.put_record()
-            .stream_name("consumed")
+            .stream_name(stream)
             .partition_key(format!("key-{}", i % 20))
             .data(Blob::new(i.to_string()))
             .send()
@@ -109,7 +121,7 @@ fn lease_table(server_endpoint: &str) -> aws_sdk_dynamodb::Client {
 async fn leases(server_endpoint: &str, attribute: &str) -> BTreeMap<String, String> {
     let scan = lease_table(server_endpoint)
         .scan()
-        .table_name("consumer-app")
+        .table_name("consumed-app")
         .send()
         .await;
     let Ok(scan) = scan else {
@@ -239,6 +251,49 @@ async fn workers_share_leases_survive_kill_9_follow_reshards_and_resume() {
         assert_key_order(output);
     }
     c.start_kill().expect("stop c");
+    server.child.kill().await.expect("stop");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_workers_read_through_a_split() {
+    let mut server = start_server(&[]).await;
+    let k = client(&server.endpoint);
+    k.create_stream()
+        .stream_name("fanned")
+        .shard_count(2)
+        .send()
+        .await
+        .expect("create");
+    let dir = std::env::temp_dir().join(format!("spate-consumer-efo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let outputs = vec![dir.join("efo.tsv")];
+    let mut w = worker_of(&server.endpoint, "fanned", "efo-worker", &outputs[0], "efo");
+    put_to(&k, "fanned", 0..200).await;
+    wait_for_all(&outputs, 200, Duration::from_secs(60)).await;
+    k.split_shard()
+        .stream_name("fanned")
+        .shard_to_split("shardId-000000000000")
+        .new_starting_hash_key((u128::MAX / 8).to_string())
+        .send()
+        .await
+        .expect("split");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    put_to(&k, "fanned", 200..400).await;
+    wait_for_all(&outputs, 400, Duration::from_secs(60)).await;
+    assert_key_order(&outputs[0]);
+    let consumers = k
+        .list_stream_consumers()
+        .stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/fanned")
+        .send()
+        .await
+        .expect("consumers");
+    assert_eq!(
+        consumers.consumers().len(),
+        1,
+        "the worker registered its consumer"
+    );
+    w.start_kill().expect("stop");
     server.child.kill().await.expect("stop");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //! processor that appends every record to a file (shard, key, data, sequence, sub-sequence per
 //! line) and checkpoints after each batch. SIGTERM shuts it down gracefully.
 //!
-//! `consumer-worker ENDPOINT STREAM APPLICATION WORKER_ID OUTPUT FAILOVER_MS`
+//! `consumer-worker ENDPOINT STREAM APPLICATION WORKER_ID OUTPUT FAILOVER_MS [polling|efo]`
 
 use spate_consumer::{Checkpointer, ConsumerConfig, Record, RecordProcessor, Scheduler};
 use std::io::Write;
@@ -54,6 +54,11 @@ impl RecordProcessor for Appender {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let (args, efo) = match args.split_last() {
+        Some((last, rest)) if last == "efo" => (rest.to_vec(), true),
+        Some((last, rest)) if last == "polling" => (rest.to_vec(), false),
+        _ => (args.clone(), false),
+    };
     let [_, endpoint, stream, application, worker, output, failover_ms] = args.as_slice() else {
         eprintln!(
             "usage: consumer-worker ENDPOINT STREAM APPLICATION WORKER_ID OUTPUT FAILOVER_MS"
@@ -85,6 +90,11 @@ async fn main() {
     config.failover_time = Duration::from_millis(failover_ms.parse().unwrap_or(1500));
     config.idle_time_between_reads = Duration::from_millis(50);
     config.shard_sync_interval = Duration::from_millis(500);
+    if efo {
+        config.retrieval = spate_consumer::Retrieval::FanOut {
+            consumer_name: format!("{application}-efo"),
+        };
+    }
     let output = std::path::PathBuf::from(output);
     let scheduler = Scheduler::new(kinesis, dynamodb, config, move || Appender {
         output: output.clone(),
