@@ -38,13 +38,8 @@ fn flag(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let endpoint = flag("--endpoint", "http://127.0.0.1:4567");
-    let shards: i32 = flag("--shards", "4").parse().unwrap_or(4);
-    let records: u64 = flag("--records", "400000").parse().unwrap_or(400_000);
-    let size: usize = flag("--record-size", "100").parse().unwrap_or(100);
-    let stream = format!("drain-{}", std::process::id());
+/// Kinesis and DynamoDB clients for `endpoint` (both served on Spate's one port).
+fn clients(endpoint: &str) -> (aws_sdk_kinesis::Client, aws_sdk_dynamodb::Client) {
     let credentials =
         aws_sdk_kinesis::config::Credentials::new("bench", "bench", None, None, "bench");
     let http = aws_smithy_http_client::Builder::new().build_http();
@@ -53,7 +48,7 @@ async fn main() {
             .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
             .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
             .credentials_provider(credentials.clone())
-            .endpoint_url(&endpoint)
+            .endpoint_url(endpoint)
             .http_client(http.clone())
             .build(),
     );
@@ -62,18 +57,15 @@ async fn main() {
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .credentials_provider(credentials)
-            .endpoint_url(&endpoint)
+            .endpoint_url(endpoint)
             .http_client(http)
             .build(),
     );
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(shards)
-        .send()
-        .await
-        .expect("create");
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    (kinesis, dynamodb)
+}
+
+/// Fills `stream` with `records` records of `size` bytes, 500 per PutRecords.
+async fn fill(kinesis: &aws_sdk_kinesis::Client, stream: &str, records: u64, size: usize) {
     let payload = vec![b'x'; size];
     let mut sent = 0;
     while sent < records {
@@ -89,12 +81,31 @@ async fn main() {
         sent += batch.len() as u64;
         kinesis
             .put_records()
-            .stream_name(&stream)
+            .stream_name(stream)
             .set_records(Some(batch))
             .send()
             .await
             .expect("put");
     }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let endpoint = flag("--endpoint", "http://127.0.0.1:4567");
+    let shards: i32 = flag("--shards", "4").parse().unwrap_or(4);
+    let records: u64 = flag("--records", "400000").parse().unwrap_or(400_000);
+    let size: usize = flag("--record-size", "100").parse().unwrap_or(100);
+    let stream = format!("drain-{}", std::process::id());
+    let (kinesis, dynamodb) = clients(&endpoint);
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("create");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    fill(&kinesis, &stream, records, size).await;
     let count = Arc::new(AtomicU64::new(0));
     let counter = count.clone();
     let mut config = ConsumerConfig::new(format!("{stream}-app"), &stream, "bench-worker");

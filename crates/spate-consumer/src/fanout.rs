@@ -121,12 +121,10 @@ pub(crate) async fn consume<P: RecordProcessor>(
                 event = subscription.event_stream.recv() => event,
                 _ = stop.changed() => {
                     let signal = *stop.borrow();
-                    match signal {
-                        Stop::Running => continue,
-                        Stop::LeaseLost => processor.lease_lost().await,
-                        Stop::Shutdown => processor.shutdown_requested(&checkpointer).await,
+                    match crate::shard::stopping(signal, &mut processor, &checkpointer).await {
+                        Some(ended) => return Ok(ended),
+                        None => continue,
                     }
-                    return Ok(Ended::Stopped);
                 }
             };
             let event = match event {

@@ -214,8 +214,9 @@ where
         }
     }
 
-    /// Takes expired leases up to an even share, else steals one from the most loaded worker.
-    async fn take(&self, state: &mut State, leases: &[Lease]) -> Result<(), ConsumerError> {
+    /// The leases to take now: expired ones, oldest first, up to an even share; if there are
+    /// none, one of the most loaded worker's when it holds more than its share.
+    fn choose<'l>(&self, state: &State, leases: &'l [Lease]) -> Vec<&'l Lease> {
         let me = self.config.worker_id.as_str();
         let failover = self.config.failover_time;
         let expired = |lease: &Lease| {
@@ -238,7 +239,7 @@ where
         let target = active.len().div_ceil(load.len());
         let mine = state.held.len();
         if mine >= target {
-            return Ok(());
+            return Vec::new();
         }
         let mut candidates: Vec<&Lease> = active
             .iter()
@@ -263,32 +264,30 @@ where
                 );
             }
         }
-        let taken: Vec<Lease> = {
-            let mut taken = Vec::new();
-            for lease in candidates {
-                match self.table.take(lease, me).await {
-                    Ok(lease) => taken.push(lease),
-                    Err(LeaseError::Lost) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            taken
-        };
-        for lease in taken {
+        candidates
+    }
+
+    /// Takes the chosen leases; one another worker took first is skipped.
+    async fn take(&self, state: &mut State, leases: &[Lease]) -> Result<(), ConsumerError> {
+        let me = self.config.worker_id.as_str();
+        for lease in self.choose(state, leases) {
+            let lease = match self.table.take(lease, me).await {
+                Ok(lease) => lease,
+                Err(LeaseError::Lost) => continue,
+                Err(e) => return Err(e.into()),
+            };
             tracing::info!(
                 "{me}: took {} (checkpoint {})",
                 lease.shard_id,
                 lease.checkpoint
             );
             let (stop, _) = watch::channel(Stop::Running);
-            state.held.insert(
-                lease.shard_id.clone(),
-                Held {
-                    lease,
-                    stop,
-                    task: None,
-                },
-            );
+            let held = Held {
+                lease,
+                stop,
+                task: None,
+            };
+            state.held.insert(held.lease.shard_id.clone(), held);
         }
         Ok(())
     }

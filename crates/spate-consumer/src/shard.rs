@@ -191,6 +191,69 @@ impl ShardContext {
     }
 }
 
+/// Tells the processor why it stops, if it must: `Some` ends the consumer.
+pub(crate) async fn stopping<P: RecordProcessor>(
+    signal: Stop,
+    processor: &mut P,
+    checkpointer: &Checkpointer,
+) -> Option<Ended> {
+    match signal {
+        Stop::Running => None,
+        Stop::LeaseLost => {
+            processor.lease_lost().await;
+            Some(Ended::Stopped)
+        }
+        Stop::Shutdown => {
+            processor.shutdown_requested(checkpointer).await;
+            Some(Ended::Stopped)
+        }
+    }
+}
+
+/// Where a polling reader is: its iterator, what is already done, the last record seen.
+struct Cursor {
+    start: String,
+    resume: Option<(String, u64)>,
+    last_seen: Option<String>,
+}
+
+/// The next page, or `None` when the iterator must be replaced (`iterator` is updated).
+async fn next_page(
+    ctx: &ShardContext,
+    cursor: &mut Cursor,
+    iterator: &mut Option<String>,
+    it: String,
+) -> Result<Option<aws_sdk_kinesis::operation::get_records::GetRecordsOutput>, ConsumerError> {
+    let sent = ctx
+        .kinesis
+        .get_records()
+        .shard_iterator(&it)
+        .limit(ctx.config.max_records)
+        .send()
+        .await;
+    match sent {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if e.code() == Some("ExpiredIteratorException") => {
+            let from = cursor
+                .last_seen
+                .clone()
+                .unwrap_or_else(|| cursor.start.clone());
+            // The last record seen was handed out: skip it when reading again from it.
+            if let Some(seen) = &cursor.last_seen {
+                cursor.resume = Some((seen.clone(), u64::MAX));
+            }
+            *iterator = ctx.iterator(&from).await?;
+            Ok(None)
+        }
+        Err(e) if e.code() == Some("ProvisionedThroughputExceededException") => {
+            tokio::time::sleep(ctx.config.idle_time_between_reads).await;
+            *iterator = Some(it);
+            Ok(None)
+        }
+        Err(e) => Err(kinesis_error(e)),
+    }
+}
+
 /// Runs `processor` on the shard until its end or until told to stop.
 pub(crate) async fn consume<P: RecordProcessor>(
     ctx: ShardContext,
@@ -206,53 +269,25 @@ pub(crate) async fn consume<P: RecordProcessor>(
     if ctx.consumer_arn.is_some() {
         return crate::fanout::consume(&ctx, processor, stop).await;
     }
-    let (start, mut resume) = start_of(lease, ctx.config.initial_position);
+    let (start, resume) = start_of(lease, ctx.config.initial_position);
     let mut iterator = ctx.iterator(&start).await?;
-    let mut last_seen: Option<String> = None;
+    let mut cursor = Cursor {
+        start,
+        resume,
+        last_seen: None,
+    };
     while let Some(it) = iterator.take() {
         let signal = *stop.borrow();
-        match signal {
-            Stop::Running => {}
-            Stop::LeaseLost => {
-                processor.lease_lost().await;
-                return Ok(Ended::Stopped);
-            }
-            Stop::Shutdown => {
-                processor.shutdown_requested(&checkpointer).await;
-                return Ok(Ended::Stopped);
-            }
+        if let Some(ended) = stopping(signal, &mut processor, &checkpointer).await {
+            return Ok(ended);
         }
-        let page = match ctx
-            .kinesis
-            .get_records()
-            .shard_iterator(&it)
-            .limit(ctx.config.max_records)
-            .send()
-            .await
-        {
-            Ok(page) => page,
-            Err(e) if e.code() == Some("ExpiredIteratorException") => {
-                let from = last_seen.clone().unwrap_or_else(|| start.clone());
-                // The last record seen was handed out: skip it when reading again from it.
-                if let Some(seen) = &last_seen {
-                    resume = Some((seen.clone(), u64::MAX));
-                }
-                iterator = ctx.iterator(&from).await?;
-                continue;
-            }
-            Err(e) if e.code() == Some("ProvisionedThroughputExceededException") => {
-                tokio::time::sleep(ctx.config.idle_time_between_reads).await;
-                iterator = Some(it);
-                continue;
-            }
-            Err(e) => return Err(kinesis_error(e)),
+        let Some(page) = next_page(&ctx, &mut cursor, &mut iterator, it).await? else {
+            continue;
         };
-        let records = fresh(page.records(), lease, &resume);
+        let records = fresh(page.records(), lease, &cursor.resume);
         if let Some(last) = page.records().last() {
-            last_seen = Some(last.sequence_number().to_string());
-        }
-        if !page.records().is_empty() {
-            resume = None;
+            cursor.last_seen = Some(last.sequence_number().to_string());
+            cursor.resume = None;
         }
         if !records.is_empty() {
             processor.process_records(&records, &checkpointer).await;

@@ -53,9 +53,8 @@ fn args() -> Args {
     a
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let a = args();
+/// A client for the endpoint, and the stream created and ACTIVE.
+async fn stream(a: &Args) -> aws_sdk_kinesis::Client {
     let config = aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -85,6 +84,13 @@ async fn main() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    k
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let a = args();
+    let k = stream(&a).await;
     let mut settings = ProducerConfig::new(&a.stream);
     // Spate without --enforce-shard-limits does not throttle: measure the producer, not the cap.
     settings.rate_limit_percent = 1_000_000;
