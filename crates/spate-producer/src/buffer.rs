@@ -39,7 +39,11 @@ pub(crate) struct Outgoing {
     pub shard_id: String,
     pub partition_key: String,
     pub explicit_hash_key: Option<String>,
+    /// The record's data; for an aggregate, empty until [`Outgoing::encode`] (which runs
+    /// outside the buffers' lock: an MD5 over up to 50 KB is too long to hold senders back).
     pub data: Bytes,
+    /// The size the data will have at most, for the call and rate limits.
+    pub estimated_bytes: usize,
     pub users: Vec<UserEntry>,
     pub aggregated: bool,
     pub attempts: u32,
@@ -49,7 +53,18 @@ pub(crate) struct Outgoing {
 
 impl Outgoing {
     pub fn size(&self) -> usize {
-        self.data.len() + self.partition_key.len()
+        self.estimated_bytes + self.partition_key.len()
+    }
+
+    /// Encodes an aggregate's data (once).
+    pub fn encode(&mut self) {
+        if self.aggregated && self.data.is_empty() {
+            let parts = self
+                .users
+                .iter()
+                .map(|u| (u.partition_key.as_str(), None, u.data.as_ref()));
+            self.data = Bytes::from(spate_kpl::aggregate_parts(parts));
+        }
     }
 }
 
@@ -77,6 +92,7 @@ impl ShardBuffer {
     /// Turns the open aggregate into a Kinesis record.
     fn seal(&mut self, now: Instant) {
         let users = std::mem::take(&mut self.open);
+        let estimated_bytes = self.open_bytes;
         self.open_bytes = AGGREGATE_OVERHEAD;
         self.opened_at = None;
         if users.is_empty() {
@@ -88,23 +104,21 @@ impl ShardBuffer {
                 partition_key: users[0].partition_key.clone(),
                 explicit_hash_key: None,
                 data: users[0].data.clone(),
+                estimated_bytes: users[0].data.len(),
                 users,
                 aggregated: false,
                 attempts: 0,
                 not_before: now,
             }
         } else {
-            let parts = users
-                .iter()
-                .map(|u| (u.partition_key.as_str(), None, u.data.as_ref()));
-            let data = Bytes::from(spate_kpl::aggregate_parts(parts));
             Outgoing {
                 shard_id: self.shard_id.clone(),
                 partition_key: users[0].partition_key.clone(),
                 // Routes the aggregate to the shard its first record hashes into: every record
                 // in it was predicted for that shard.
                 explicit_hash_key: Some(users[0].hash.to_string()),
-                data,
+                data: Bytes::new(),
+                estimated_bytes,
                 users,
                 aggregated: true,
                 attempts: 0,

@@ -239,7 +239,10 @@ impl Shared {
         }
     }
 
-    async fn put(self: &Arc<Self>, call: Vec<Outgoing>) {
+    async fn put(self: &Arc<Self>, mut call: Vec<Outgoing>) {
+        for record in &mut call {
+            record.encode();
+        }
         let entries: Result<Vec<PutRecordsRequestEntry>, _> = call
             .iter()
             .map(|o| {
