@@ -135,6 +135,11 @@ impl Decimal {
         let digits: Vec<u8> = all[leading..].to_vec();
         let trailing = digits.iter().rev().take_while(|d| **d == 0).count();
         let digits = digits[..digits.len() - trailing].to_vec();
+        // DynamoDB's exponents lie within -130..=126: anything far outside is not a number it
+        // keeps (and must not overflow the arithmetic below).
+        if !(-1000..=1000).contains(&exp) || int.len() + frac.len() > 10_000 {
+            return None;
+        }
         let exponent = int.len() as i64 - leading as i64 + exp;
         if digits.is_empty() {
             return Some(Decimal {
@@ -321,6 +326,12 @@ mod tests {
             Ordering::Greater
         );
         assert!(compare_numbers("abc", "1").is_none());
+        assert!(
+            compare_numbers("1e9223372036854775807", "1").is_none(),
+            "no overflow"
+        );
+        assert!(compare_numbers("1e-9223372036854775808", "1").is_none());
+        assert!(add_numbers("1e999", "1", false).is_err());
     }
 
     #[test]

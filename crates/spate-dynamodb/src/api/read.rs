@@ -355,7 +355,7 @@ pub async fn query(db: &DynamoDb, input: ReadInput) -> Result<Page, ApiError> {
     let source = Source::new(table, &input.index_name)?;
     let keys = key_condition(&source, &prepared)?;
     let schema = source.schema();
-    let hash_name = schema[0].attribute_name.as_str();
+    let hash_name = schema.first().map_or("", |k| k.attribute_name.as_str());
     let range_name = schema.get(1).map(|k| k.attribute_name.as_str());
     let ctx = prepared.context("KeyConditionExpression");
     let mut matching: Vec<(&String, &Item)> = Vec::new();

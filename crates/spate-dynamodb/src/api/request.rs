@@ -14,6 +14,11 @@ use serde::Deserialize;
 use spate_wire::{ApiError, ErrorKind};
 use std::collections::{BTreeMap, HashMap};
 
+/// DynamoDB's largest expression, in bytes.
+const EXPRESSION_MAX_BYTES: usize = 4096;
+/// Parentheses (and function calls) nested at most this deep.
+const EXPRESSION_MAX_NESTING: usize = 64;
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct Expressions {
@@ -99,6 +104,32 @@ fn parsed<T>(
         return Err(invalid(format!(
             "Invalid {what}: The expression can not be empty;"
         )));
+    }
+    // DynamoDB's limit on an expression's length; and a bound on nesting, so parsing (which
+    // recurses per parenthesis) cannot exhaust a worker thread's stack.
+    if text.len() > EXPRESSION_MAX_BYTES {
+        return Err(invalid(format!(
+            "Invalid {what}: Expression size has exceeded the maximum allowed size; expression size: {}",
+            text.len()
+        )));
+    }
+    // NOT recurses too: `NOT NOT … a = :a` nests as deep as its NOTs.
+    let nots = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.eq_ignore_ascii_case("not"))
+        .count();
+    let mut depth = nots;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > EXPRESSION_MAX_NESTING {
+            return Err(invalid(format!(
+                "Invalid {what}: The expression is nested too deeply: too many nested parentheses or NOTs (at most {EXPRESSION_MAX_NESTING})"
+            )));
+        }
     }
     parse(text)
         .map(Some)

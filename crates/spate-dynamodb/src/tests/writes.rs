@@ -111,3 +111,32 @@ async fn update_item_return_values_and_key_protection() {
         .await;
     assert_eq!(err.unwrap_err().1, "Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :v");
 }
+
+#[tokio::test]
+async fn oversized_and_deeply_nested_expressions_are_refused_not_parsed() {
+    let h = Harness::new();
+    h.table("tbl").await;
+    let put = |condition: String| {
+        json!({"TableName": "tbl", "Item": {"pk": {"S": "k"}, "sk": {"N": "1"}},
+            "ConditionExpression": condition, "ExpressionAttributeValues": {":a": {"S": "x"}}})
+    };
+    let deep = format!("{}a = :a{}", "(".repeat(100), ")".repeat(100));
+    let err = h.call("PutItem", put(deep)).await.unwrap_err();
+    assert!(err.1.contains("nested too deeply"), "{err:?}");
+    let nots = format!("{}a = :a", "NOT ".repeat(1000));
+    let err = h.call("PutItem", put(nots)).await.unwrap_err();
+    assert!(err.1.contains("nested too deeply"), "{err:?}");
+    let long = format!("a = :a{}", " AND a = :a".repeat(400));
+    let err = h.call("PutItem", put(long)).await.unwrap_err();
+    assert!(
+        err.1
+            .starts_with("Invalid ConditionExpression: Expression size has exceeded"),
+        "{err:?}"
+    );
+    let fine = format!("{}a = :a{}", "(".repeat(60), ")".repeat(60));
+    let err = h.call("PutItem", put(fine)).await.unwrap_err();
+    assert_eq!(
+        err.0, "ConditionalCheckFailedException",
+        "60 levels parse and evaluate"
+    );
+}
