@@ -225,6 +225,66 @@ pub enum Destination {
         config: S3Destination,
     },
     Http(HttpDestination),
+    OpenSearch(OpenSearchDestination),
+}
+
+/// How an index name changes with time (`IndexRotationPeriod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rotation {
+    NoRotation,
+    OneHour,
+    OneDay,
+    OneWeek,
+    OneMonth,
+}
+
+impl Rotation {
+    pub fn parse(text: &str) -> Option<Rotation> {
+        Some(match text {
+            "NoRotation" => Rotation::NoRotation,
+            "OneHour" => Rotation::OneHour,
+            "OneDay" => Rotation::OneDay,
+            "OneWeek" => Rotation::OneWeek,
+            "OneMonth" => Rotation::OneMonth,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rotation::NoRotation => "NoRotation",
+            Rotation::OneHour => "OneHour",
+            Rotation::OneDay => "OneDay",
+            Rotation::OneWeek => "OneWeek",
+            Rotation::OneMonth => "OneMonth",
+        }
+    }
+}
+
+/// An Amazon OpenSearch Service destination: documents indexed with `_bulk` at
+/// `cluster_endpoint`, failed ones (and with `backup_all` every record) written to `s3`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSearchDestination {
+    pub cluster_endpoint: Option<String>,
+    pub domain_arn: Option<String>,
+    pub index_name: String,
+    pub type_name: Option<String>,
+    pub rotation: Rotation,
+    pub buffering: Buffering,
+    pub retry_duration_secs: i64,
+    pub backup_all: bool,
+    pub s3: S3Destination,
+    pub processing: Option<Processing>,
+    pub logging: CloudWatchLogging,
+    pub role_arn: Option<String>,
+    /// `DocumentIdOptions`: Firehose's own stable id per record (`FIREHOSE_DEFAULT`), or none
+    /// (`NO_DOCUMENT_ID`: the cluster makes one, so a retried document may be indexed twice).
+    pub firehose_document_ids: bool,
+}
+
+impl OpenSearchDestination {
+    /// AWS's defaults: RetryOptions 300 s; buffering 5 MB or 300 s.
+    pub const DEFAULT_RETRY_SECS: i64 = 300;
 }
 
 impl Destination {
@@ -232,6 +292,7 @@ impl Destination {
         match self {
             Destination::S3 { config, .. } => config.buffering,
             Destination::Http(http) => http.buffering,
+            Destination::OpenSearch(os) => os.buffering,
         }
     }
 
@@ -240,6 +301,7 @@ impl Destination {
         match self {
             Destination::S3 { config, .. } => config,
             Destination::Http(http) => &http.s3,
+            Destination::OpenSearch(os) => &os.s3,
         }
     }
 
@@ -248,6 +310,10 @@ impl Destination {
         match self {
             Destination::S3 { config, .. } => format!("bucket {}", config.bucket()),
             Destination::Http(http) => format!("HTTP endpoint {}", http.url),
+            Destination::OpenSearch(os) => format!(
+                "OpenSearch cluster {}",
+                os.cluster_endpoint.as_deref().unwrap_or_default()
+            ),
         }
     }
 }

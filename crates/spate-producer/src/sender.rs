@@ -243,21 +243,11 @@ impl Shared {
         for record in &mut call {
             record.encode();
         }
-        let entries: Result<Vec<PutRecordsRequestEntry>, _> = call
-            .iter()
-            .map(|o| {
-                PutRecordsRequestEntry::builder()
-                    .partition_key(&o.partition_key)
-                    .set_explicit_hash_key(o.explicit_hash_key.clone())
-                    .data(Blob::new(o.data.to_vec()))
-                    .build()
-            })
-            .collect();
-        let entries = match entries {
+        let entries = match entries_of(&call) {
             Ok(e) => e,
             Err(e) => {
                 for record in call {
-                    self.fail(record, ProducerError::Invalid(e.to_string()));
+                    self.fail(record, ProducerError::Invalid(e.clone()));
                 }
                 return;
             }
@@ -429,6 +419,20 @@ impl Shared {
             Err(e) => tracing::warn!("refreshing the shard map: {e}"),
         }
     }
+}
+
+/// The PutRecords entries of a call.
+fn entries_of(call: &[Outgoing]) -> Result<Vec<PutRecordsRequestEntry>, String> {
+    call.iter()
+        .map(|o| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(&o.partition_key)
+                .set_explicit_hash_key(o.explicit_hash_key.clone())
+                .data(Blob::new(o.data.to_vec()))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 /// Wakes on demand or every half buffered-time, sending what is due; ends once closed and

@@ -4,6 +4,7 @@ use super::check::{self, int, path, text};
 use super::describe::description;
 use super::destination;
 use super::endpoint;
+use super::opensearch;
 use crate::control::{CreateDeliveryStream, Tags};
 use crate::errors::invalid;
 use crate::model::{Destination, KeyType, Source};
@@ -147,6 +148,10 @@ fn validate_create(i: &CreateDeliveryStreamInput, allow_http: bool) -> Result<()
         let at = "httpEndpointDestinationConfiguration";
         endpoint::validate(&mut v, http, at, true, allow_http);
     }
+    if let Some(os) = &i.amazonopensearchservice_destination_configuration {
+        let at = "amazonopensearchserviceDestinationConfiguration";
+        opensearch::validate(&mut v, os, at, true, allow_http);
+    }
     validate_tags(&mut v, &i.tags, "tags");
     v.finish()
 }
@@ -158,11 +163,6 @@ fn unsupported_destination(i: &CreateDeliveryStreamInput) -> Option<&'static str
         (
             i.elasticsearch_destination_configuration.is_some(),
             "Elasticsearch",
-        ),
-        (
-            i.amazonopensearchservice_destination_configuration
-                .is_some(),
-            "Amazon OpenSearch Service",
         ),
         (i.splunk_destination_configuration.is_some(), "Splunk"),
         (
@@ -185,6 +185,8 @@ fn destination_count(i: &CreateDeliveryStreamInput) -> usize {
         i.s3_destination_configuration.is_some(),
         i.extended_s3_destination_configuration.is_some(),
         i.http_endpoint_destination_configuration.is_some(),
+        i.amazonopensearchservice_destination_configuration
+            .is_some(),
     ];
     supported.into_iter().filter(|g| *g).count() + usize::from(unsupported_destination(i).is_some())
 }
@@ -249,6 +251,9 @@ fn new_destination(i: &CreateDeliveryStreamInput) -> Result<Destination, ApiErro
             extended: false,
             config,
         });
+    }
+    if let Some(c) = &i.amazonopensearchservice_destination_configuration {
+        return Ok(Destination::OpenSearch(opensearch::from_config(c)?));
     }
     match &i.http_endpoint_destination_configuration {
         Some(c) => Ok(Destination::Http(endpoint::from_config(c)?)),
@@ -408,6 +413,10 @@ fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), A
             allow_http,
         );
     }
+    if let Some(u) = &i.amazonopensearchservice_destination_update {
+        let at = "amazonopensearchserviceDestinationUpdate";
+        opensearch::validate(&mut v, u, at, false, allow_http);
+    }
     v.finish()
 }
 
@@ -420,6 +429,9 @@ fn merge_update(
         .extended_s3_destination_update
         .as_ref()
         .or(i.s3_destination_update.as_ref());
+    if let Some(merged) = opensearch::update(current, i) {
+        return merged;
+    }
     let http_update = i.http_endpoint_destination_update.as_deref();
     match (current, s3_update, http_update) {
         (Destination::S3 { extended, config }, update, None) => {

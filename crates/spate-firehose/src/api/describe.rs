@@ -2,8 +2,8 @@
 
 use crate::control::DESTINATION_ID;
 use crate::model::{
-    CloudWatchLogging, DeliveryStreamRecord, Destination, HttpDestination, Processing,
-    S3Destination, Source,
+    CloudWatchLogging, DeliveryStreamRecord, Destination, HttpDestination, OpenSearchDestination,
+    Processing, S3Destination, Source,
 };
 use crate::service::Firehose;
 use spate_wire::firehose::*;
@@ -79,6 +79,7 @@ fn destination(destination: &Destination) -> DestinationDescription {
         s3_destination_description: None,
         extended_s3_destination_description: None,
         http_endpoint_destination_description: None,
+        opensearch_destination_description: None,
     };
     match destination {
         Destination::S3 { config, .. } => {
@@ -88,8 +89,45 @@ fn destination(destination: &Destination) -> DestinationDescription {
         Destination::Http(http) => {
             out.http_endpoint_destination_description = Some(endpoint(http));
         }
+        Destination::OpenSearch(os) => {
+            out.opensearch_destination_description = Some(opensearch(os));
+        }
     }
     out
+}
+
+/// An OpenSearch destination with its backup bucket.
+fn opensearch(d: &OpenSearchDestination) -> OpenSearchDestinationDescription {
+    OpenSearchDestinationDescription {
+        role_arn: d.role_arn.clone(),
+        domain_arn: d.domain_arn.clone(),
+        cluster_endpoint: d.cluster_endpoint.clone(),
+        index_name: d.index_name.clone(),
+        type_name: d.type_name.clone(),
+        index_rotation_period: d.rotation.name().to_string(),
+        buffering_hints: BufferingHintsOut {
+            size_in_mbs: d.buffering.size_mb,
+            interval_in_seconds: d.buffering.interval_secs,
+        },
+        retry_options: RetryOptionsOut {
+            duration_in_seconds: d.retry_duration_secs,
+        },
+        s3_backup_mode: if d.backup_all {
+            "AllDocuments"
+        } else {
+            "FailedDocumentsOnly"
+        },
+        s3_destination_description: s3(&d.s3),
+        processing_configuration: d.processing.as_ref().map(processing),
+        cloud_watch_logging_options: logging(&d.logging),
+        document_id_options: DocumentIdOptionsOut {
+            default_document_id_format: if d.firehose_document_ids {
+                "FIREHOSE_DEFAULT"
+            } else {
+                "NO_DOCUMENT_ID"
+            },
+        },
+    }
 }
 
 /// An HTTP endpoint with its backup bucket (the access key is never shown, as on AWS).

@@ -8,6 +8,7 @@ mod control;
 mod describe;
 mod destination;
 mod endpoint;
+mod opensearch;
 mod records;
 
 use crate::service::Firehose;

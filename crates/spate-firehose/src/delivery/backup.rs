@@ -97,6 +97,71 @@ pub fn error_object<'a>(
     })
 }
 
+/// `error-output-type` (and folder) of documents an OpenSearch cluster did not index.
+pub const OPENSEARCH_FAILED: &str = "AmazonOpenSearchService-failed";
+
+/// A document the cluster did not index, with the status and error it answered.
+pub struct FailedDocument<'a> {
+    pub arrival_ms: i64,
+    pub data: &'a [u8],
+    pub code: String,
+    pub message: String,
+    pub document_id: Option<String>,
+    pub index: String,
+    pub type_name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenSearchErrorRecord<'a> {
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    error_code: &'a str,
+    error_message: &'a str,
+    attempt_ending_timestamp: i64,
+    raw_data: String,
+    subsequence_number: u32,
+    es_document_id: Option<&'a str>,
+    es_index_name: &'a str,
+    es_type_name: &'a str,
+}
+
+/// The `AmazonOpenSearchService-failed` object for `documents` (oldest first), in the error
+/// record format of Firehose's OpenSearch backup (`esDocumentId`, `esIndexName`, `esTypeName`).
+pub fn opensearch_failed_object(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    attempts: u32,
+    ending_ms: i64,
+    documents: &[FailedDocument<'_>],
+) -> Result<PutObject, String> {
+    let oldest = documents.first().map_or(ending_ms, |d| d.arrival_ms);
+    let key = error_key(stream, destination, OPENSEARCH_FAILED, oldest)?;
+    let mut body = Vec::new();
+    for d in documents {
+        let line = OpenSearchErrorRecord {
+            attempts_made: attempts,
+            arrival_timestamp: d.arrival_ms,
+            error_code: &d.code,
+            error_message: &d.message,
+            attempt_ending_timestamp: ending_ms,
+            raw_data: STANDARD.encode(d.data),
+            subsequence_number: 0,
+            es_document_id: d.document_id.as_deref(),
+            es_index_name: &d.index,
+            es_type_name: &d.type_name,
+        };
+        serde_json::to_writer(&mut body, &line).map_err(|e| e.to_string())?;
+        body.push(b'\n');
+    }
+    Ok(PutObject {
+        bucket: destination.bucket().to_string(),
+        key,
+        body: Bytes::from(body),
+        content_encoding: None,
+    })
+}
+
 /// `error-output-type` of records that failed transformation.
 pub const PROCESSING_FAILED: &str = "processing-failed";
 /// `error-output-type` of records whose dynamic partition could not be found.

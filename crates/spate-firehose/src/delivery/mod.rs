@@ -6,6 +6,7 @@
 //! written twice if the process dies between writing it and recording the progress.
 
 mod backup;
+pub mod bulk;
 pub mod compress;
 pub mod deaggregate;
 pub mod http;

@@ -159,6 +159,36 @@ pub struct HttpEndpointDestination {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct DocumentIdOptions {
+    pub default_document_id_format: Option<Str>,
+}
+
+/// `AmazonopensearchserviceDestinationConfiguration` and `AmazonopensearchserviceDestinationUpdate`
+/// (whose S3 member is `S3Update`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OpenSearchDestination {
+    #[serde(rename = "RoleARN")]
+    pub role_arn: Option<Str>,
+    #[serde(rename = "DomainARN")]
+    pub domain_arn: Option<Str>,
+    pub cluster_endpoint: Option<Str>,
+    pub index_name: Option<Str>,
+    pub type_name: Option<Str>,
+    pub index_rotation_period: Option<Str>,
+    pub buffering_hints: Option<Struct<BufferingHints>>,
+    pub retry_options: Option<Struct<RetryOptions>>,
+    pub s3_backup_mode: Option<Str>,
+    pub s3_configuration: Option<Struct<S3Configuration>>,
+    pub s3_update: Option<Struct<S3Configuration>>,
+    pub processing_configuration: Option<Struct<ProcessingConfiguration>>,
+    pub cloud_watch_logging_options: Option<Struct<CloudWatchLoggingOptions>>,
+    pub vpc_configuration: Option<IgnoredAny>,
+    pub document_id_options: Option<Struct<DocumentIdOptions>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct KinesisStreamSourceConfiguration {
     #[serde(rename = "KinesisStreamARN")]
     pub kinesis_stream_arn: Option<Str>,
@@ -206,7 +236,7 @@ pub struct CreateDeliveryStreamInput {
     // Destinations Spate does not deliver to yet: recognised so the answer can name them.
     pub redshift_destination_configuration: Option<IgnoredAny>,
     pub elasticsearch_destination_configuration: Option<IgnoredAny>,
-    pub amazonopensearchservice_destination_configuration: Option<IgnoredAny>,
+    pub amazonopensearchservice_destination_configuration: Option<Struct<OpenSearchDestination>>,
     pub splunk_destination_configuration: Option<IgnoredAny>,
     pub http_endpoint_destination_configuration: Option<Struct<HttpEndpointDestination>>,
     pub amazon_open_search_serverless_destination_configuration: Option<IgnoredAny>,
@@ -267,7 +297,7 @@ pub struct UpdateDestinationInput {
     pub extended_s3_destination_update: Option<Struct<S3Configuration>>,
     pub redshift_destination_update: Option<IgnoredAny>,
     pub elasticsearch_destination_update: Option<IgnoredAny>,
-    pub amazonopensearchservice_destination_update: Option<IgnoredAny>,
+    pub amazonopensearchservice_destination_update: Option<Struct<OpenSearchDestination>>,
     pub splunk_destination_update: Option<IgnoredAny>,
     pub http_endpoint_destination_update: Option<Struct<HttpEndpointDestination>>,
     pub amazon_open_search_serverless_destination_update: Option<IgnoredAny>,

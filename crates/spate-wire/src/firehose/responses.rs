@@ -193,6 +193,41 @@ pub struct DestinationDescription {
     pub extended_s3_destination_description: Option<ExtendedS3DestinationDescription>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_endpoint_destination_description: Option<HttpEndpointDestinationDescription>,
+    #[serde(
+        rename = "AmazonopensearchserviceDestinationDescription",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub opensearch_destination_description: Option<OpenSearchDestinationDescription>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DocumentIdOptionsOut {
+    pub default_document_id_format: &'static str,
+}
+
+/// `AmazonopensearchserviceDestinationDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OpenSearchDestinationDescription {
+    #[serde(rename = "RoleARN", skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(rename = "DomainARN", skip_serializing_if = "Option::is_none")]
+    pub domain_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_endpoint: Option<String>,
+    pub index_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    pub index_rotation_period: String,
+    pub buffering_hints: BufferingHintsOut,
+    pub retry_options: RetryOptionsOut,
+    pub s3_backup_mode: &'static str,
+    pub s3_destination_description: S3DestinationDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_configuration: Option<ProcessingConfigurationOut>,
+    pub cloud_watch_logging_options: CloudWatchLoggingOptionsOut,
+    pub document_id_options: DocumentIdOptionsOut,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,6 +1,7 @@
 //! One delivery stream's worker: fill the buffer from the log, deliver when the buffering
 //! hints say so (or when asked), retry failures with backoff, record progress.
 
+mod opensearch;
 mod send;
 
 use super::http::HttpSender;
@@ -104,6 +105,8 @@ pub(super) struct Worker {
     retry_at: Option<Instant>,
     /// The HTTP client, made at the first HTTP delivery.
     http: Option<Arc<HttpSender>>,
+    /// The OpenSearch bulk client, made at the first delivery to a cluster.
+    bulk: Option<Arc<crate::delivery::bulk::BulkClient>>,
     /// Opens records sealed at rest.
     seal: Arc<SealKeys>,
     /// Runs Lambda processors.
@@ -123,6 +126,9 @@ struct Batch {
     /// per batch), and whether its failed records are in the error output already.
     processed: Option<Arc<super::process::Processed>>,
     failures_written: bool,
+    /// OpenSearch: documents indexed already (by key), and why the others failed last.
+    indexed: std::collections::HashSet<String>,
+    doc_errors: std::collections::HashMap<String, (String, String)>,
 }
 
 impl Worker {
@@ -146,6 +152,7 @@ impl Worker {
             batch: Batch::default(),
             retry_at: None,
             http: None,
+            bulk: None,
             seal,
             invoker,
         }
@@ -280,6 +287,7 @@ impl Worker {
         let delivered = match &stream.destination {
             Destination::S3 { config, .. } => self.write_object(stream, config).await,
             Destination::Http(http) => self.post(stream, http).await,
+            Destination::OpenSearch(os) => self.bulk(stream, os).await,
         };
         let committed = match delivered {
             Ok(()) => self.commit().await,
@@ -323,7 +331,7 @@ impl Worker {
         let ms = config.retry_initial_ms.saturating_mul(1 << doublings);
         match destination {
             Destination::S3 { .. } => Duration::from_millis(ms.min(config.retry_max_ms)),
-            Destination::Http(_) => {
+            Destination::Http(_) | Destination::OpenSearch(_) => {
                 let ms = ms.min(HTTP_RETRY_MAX_MS) as f64;
                 Duration::from_millis((ms * jitter()) as u64)
             }

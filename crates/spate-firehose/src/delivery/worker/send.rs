@@ -31,7 +31,7 @@ const PARALLEL_OBJECT_WRITES: usize = 8;
 type Opened<'a> = (u64, i64, Cow<'a, [u8]>);
 
 /// The buffer's records as delivered, records sealed at rest opened.
-fn opened<'a>(
+pub(super) fn opened<'a>(
     seal: &SealKeys,
     record: &DeliveryStreamRecord,
     batches: &'a [ReadBatch],
@@ -67,7 +67,7 @@ async fn processed_objects(
 
 impl Worker {
     /// Runs `work` over the buffer's batches on the blocking pool.
-    async fn with_batches<T: Send + 'static>(
+    pub(super) async fn with_batches<T: Send + 'static>(
         &mut self,
         work: impl FnOnce(&[ReadBatch]) -> T + Send + 'static,
     ) -> Result<T, String> {
@@ -148,7 +148,7 @@ impl Worker {
     }
 
     /// The buffer transformed by `processors`, once per batch (kept across retries).
-    async fn process(
+    pub(super) async fn process(
         &mut self,
         stream: &DeliveryStreamRecord,
         processors: &Processors,
@@ -199,7 +199,7 @@ impl Worker {
 
     /// Writes the records that failed transformation or partitioning to the error output,
     /// one object per error type, once per batch.
-    async fn write_failures(
+    pub(super) async fn write_failures(
         &mut self,
         stream: &DeliveryStreamRecord,
         destination: &S3Destination,

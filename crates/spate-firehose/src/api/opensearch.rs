@@ -1,0 +1,234 @@
+//! Amazon OpenSearch Service destination configurations: validated into
+//! [`OpenSearchDestination`] values, and updates merged into the current one.
+
+use super::check::{self, int, path, text};
+use super::destination::{self as s3, buffering, logging, processing};
+use crate::errors::invalid;
+use crate::model::{Buffering, CloudWatchLogging, OpenSearchDestination, Rotation};
+use spate_wire::firehose::OpenSearchDestination as Config;
+use spate_wire::validate::Validator;
+use spate_wire::ApiError;
+
+const DOMAIN_ARN_PATTERN: &str = r"arn:.*:es:[a-zA-Z0-9\-]+:\d{12}:domain/[a-z][-0-9a-z]{2,27}";
+
+/// Checks the members; `create`: the create shape (RoleARN, IndexName and S3Configuration
+/// required). `allow_http`: the operator accepts `http://` cluster endpoints.
+pub fn validate(v: &mut Validator, c: &Config, parent: &str, create: bool, allow_http: bool) {
+    if create {
+        v.required(&c.role_arn, &path(parent, "roleARN"));
+        v.required(&c.index_name, &path(parent, "indexName"));
+        v.required(&c.s3_configuration, &path(parent, "s3Configuration"));
+    }
+    v.pattern(
+        text(&c.role_arn),
+        &path(parent, "roleARN"),
+        check::ROLE_ARN_PATTERN,
+        check::role_arn,
+    );
+    validate_target(v, c, parent, allow_http);
+    let periods = ["NoRotation", "OneHour", "OneDay", "OneWeek", "OneMonth"];
+    v.one_of(
+        text(&c.index_rotation_period),
+        &path(parent, "indexRotationPeriod"),
+        &periods,
+    );
+    if let Some(h) = &c.buffering_hints {
+        let at = path(parent, "bufferingHints");
+        v.range(int(&h.size_in_mbs), &path(&at, "sizeInMBs"), 1, 100);
+        v.range(
+            int(&h.interval_in_seconds),
+            &path(&at, "intervalInSeconds"),
+            0,
+            900,
+        );
+    }
+    if let Some(r) = &c.retry_options {
+        v.range(
+            int(&r.duration_in_seconds),
+            &path(parent, "retryOptions.durationInSeconds"),
+            0,
+            7200,
+        );
+    }
+    v.one_of(
+        text(&c.s3_backup_mode),
+        &path(parent, "s3BackupMode"),
+        &["FailedDocumentsOnly", "AllDocuments"],
+    );
+    if let Some(b) = &c.s3_configuration {
+        s3::validate(v, b, &path(parent, "s3Configuration"), true);
+    }
+    if let Some(b) = &c.s3_update {
+        s3::validate(v, b, &path(parent, "s3Update"), false);
+    }
+    if let Some(p) = &c.processing_configuration {
+        s3::validate_processing(v, p, &path(parent, "processingConfiguration"));
+    }
+    if let Some(l) = &c.cloud_watch_logging_options {
+        s3::validate_logging(v, l, &path(parent, "cloudWatchLoggingOptions"));
+    }
+    if let Some(d) = &c.document_id_options {
+        let at = path(parent, "documentIdOptions.defaultDocumentIdFormat");
+        v.required(&d.default_document_id_format, &at);
+        v.one_of(
+            text(&d.default_document_id_format),
+            &at,
+            &["FIREHOSE_DEFAULT", "NO_DOCUMENT_ID"],
+        );
+    }
+}
+
+/// Where the cluster is and what the documents are called.
+fn validate_target(v: &mut Validator, c: &Config, parent: &str, allow_http: bool) {
+    let domain = text(&c.domain_arn);
+    v.length(domain, &path(parent, "domainARN"), 1, 512);
+    v.pattern(
+        domain,
+        &path(parent, "domainARN"),
+        DOMAIN_ARN_PATTERN,
+        |d| d.starts_with("arn:") && d.contains(":es:") && d.contains(":domain/"),
+    );
+    let endpoint = text(&c.cluster_endpoint);
+    v.length(endpoint, &path(parent, "clusterEndpoint"), 1, 512);
+    let allowed = if allow_http {
+        endpoint_http
+    } else {
+        endpoint_https
+    };
+    v.pattern(
+        endpoint,
+        &path(parent, "clusterEndpoint"),
+        "https:.*",
+        allowed,
+    );
+    v.length(text(&c.index_name), &path(parent, "indexName"), 1, 80);
+    v.length(text(&c.type_name), &path(parent, "typeName"), 0, 100);
+}
+
+fn endpoint_https(url: &str) -> bool {
+    url.starts_with("https:")
+}
+
+fn endpoint_http(url: &str) -> bool {
+    endpoint_https(url) || url.starts_with("http://")
+}
+
+/// A new destination from a create shape (validated already).
+pub fn from_config(c: &Config) -> Result<OpenSearchDestination, ApiError> {
+    let s3 = match &c.s3_configuration {
+        Some(b) => s3::from_config(b)?,
+        None => crate::model::S3Destination::default(),
+    };
+    let start = OpenSearchDestination {
+        cluster_endpoint: None,
+        domain_arn: None,
+        index_name: String::new(),
+        type_name: None,
+        rotation: Rotation::OneDay,
+        buffering: Buffering::default(),
+        retry_duration_secs: OpenSearchDestination::DEFAULT_RETRY_SECS,
+        backup_all: text(&c.s3_backup_mode) == Some("AllDocuments"),
+        s3,
+        processing: None,
+        logging: CloudWatchLogging::default(),
+        role_arn: None,
+        firehose_document_ids: true,
+    };
+    merge(start, c)
+}
+
+/// `d` with every member `c` gives replaced; then the checks beyond the shapes.
+pub fn merge(mut d: OpenSearchDestination, c: &Config) -> Result<OpenSearchDestination, ApiError> {
+    if let Some(endpoint) = text(&c.cluster_endpoint) {
+        d.cluster_endpoint = Some(endpoint.trim_end_matches('/').to_string());
+        d.domain_arn = None;
+    }
+    if let Some(domain) = text(&c.domain_arn) {
+        d.domain_arn = Some(domain.to_string());
+        d.cluster_endpoint = None;
+    }
+    if let Some(index) = text(&c.index_name) {
+        d.index_name = index.to_string();
+    }
+    if let Some(type_name) = text(&c.type_name) {
+        d.type_name = (!type_name.is_empty()).then(|| type_name.to_string());
+    }
+    if let Some(period) = text(&c.index_rotation_period).and_then(Rotation::parse) {
+        d.rotation = period;
+    }
+    if let Some(h) = &c.buffering_hints {
+        d.buffering = buffering(d.buffering, h);
+    }
+    if let Some(seconds) = c
+        .retry_options
+        .as_ref()
+        .and_then(|r| int(&r.duration_in_seconds))
+    {
+        d.retry_duration_secs = seconds;
+    }
+    if let Some(update) = &c.s3_update {
+        d.s3 = s3::merge(d.s3, update)?;
+    }
+    if let Some(p) = &c.processing_configuration {
+        d.processing = Some(processing(p));
+    }
+    if let Some(l) = &c.cloud_watch_logging_options {
+        d.logging = logging(l);
+    }
+    if let Some(role) = text(&c.role_arn) {
+        d.role_arn = Some(role.to_string());
+    }
+    if let Some(format) = c
+        .document_id_options
+        .as_ref()
+        .and_then(|o| text(&o.default_document_id_format))
+    {
+        d.firehose_document_ids = format == "FIREHOSE_DEFAULT";
+    }
+    check_semantics(&d)?;
+    Ok(d)
+}
+
+fn check_semantics(d: &OpenSearchDestination) -> Result<(), ApiError> {
+    if d.cluster_endpoint.is_none() {
+        return Err(invalid(match &d.domain_arn {
+            Some(_) => "Spate reaches OpenSearch clusters by ClusterEndpoint: a DomainARN names an Amazon OpenSearch Service domain, which there is none of here; see docs/compatibility.md.",
+            None => "Exactly one of DomainARN or ClusterEndpoint must be provided.",
+        }));
+    }
+    if let Some(p) = &d.processing {
+        let processors = crate::delivery::process::Processors::of(p).map_err(invalid)?;
+        if processors.as_ref().is_some_and(|p| p.extracts_metadata()) {
+            return Err(invalid(
+                "MetadataExtraction serves dynamic partitioning, which only S3 destinations have.",
+            ));
+        }
+    }
+    s3::check_semantics(&d.s3)
+}
+
+/// UpdateDestination where OpenSearch is involved (`None`: it is not): the same type merges;
+/// changing to or from OpenSearch is not supported yet.
+pub fn update(
+    current: &crate::model::Destination,
+    i: &spate_wire::firehose::UpdateDestinationInput,
+) -> Option<Result<crate::model::Destination, ApiError>> {
+    use crate::model::Destination;
+    let update = i.amazonopensearchservice_destination_update.as_deref();
+    let others = i.s3_destination_update.is_some()
+        || i.extended_s3_destination_update.is_some()
+        || i.http_endpoint_destination_update.is_some();
+    let change = || {
+        invalid("Changing a destination to or from Amazon OpenSearch Service is not supported by Spate yet; see docs/compatibility.md.")
+    };
+    match (current, update) {
+        (Destination::OpenSearch(os), Some(u)) if !others => {
+            Some(merge(os.clone(), u).map(Destination::OpenSearch))
+        }
+        (Destination::OpenSearch(os), None) if !others => {
+            Some(Ok(Destination::OpenSearch(os.clone())))
+        }
+        (Destination::OpenSearch(_), _) | (_, Some(_)) => Some(Err(change())),
+        _ => None,
+    }
+}

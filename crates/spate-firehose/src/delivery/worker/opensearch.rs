@@ -1,0 +1,231 @@
+//! Delivery to an Amazon OpenSearch Service destination: the buffer's documents (transformed,
+//! if processing is configured) in one `_bulk` request per attempt, only those not indexed
+//! yet sent again; past RetryOptions the ones still failing are written to S3 under
+//! `AmazonOpenSearchService-failed`, and with AllDocuments every record is backed up too.
+
+use super::send::opened;
+use super::Worker;
+use crate::delivery::backup::{opensearch_failed_object, FailedDocument};
+use crate::delivery::bulk::{bulk_body, index_name, outcomes, BulkClient, Document, Outcome};
+use crate::delivery::process::Processors;
+use crate::ids::record_id;
+use crate::model::{DeliveryStreamRecord, OpenSearchDestination};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One document of the buffer: its stable key (its `_id` with FIREHOSE_DEFAULT ids), arrival
+/// and data.
+pub(super) struct Doc {
+    key: String,
+    arrival_ms: i64,
+    data: Vec<u8>,
+}
+
+impl Worker {
+    /// The buffer's documents: transformed items when processing is configured (records that
+    /// failed transformation go to the error output), else the records as they came.
+    async fn documents(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        os: &OpenSearchDestination,
+    ) -> Result<Vec<Doc>, String> {
+        let log_id = stream.log_id;
+        let processing = os.processing.as_ref();
+        if let Some(processors) = processing.map(Processors::of).transpose()?.flatten() {
+            let processed = self.process(stream, &processors).await?;
+            self.write_failures(stream, &os.s3, &processed, Vec::new())
+                .await?;
+            // De-aggregation can turn one record into several items: number them.
+            let mut seen: HashMap<u64, usize> = HashMap::new();
+            return Ok(processed
+                .ok
+                .iter()
+                .map(|item| {
+                    let n = seen.entry(item.counter).or_default();
+                    *n += 1;
+                    let base = record_id(log_id, item.counter, item.arrival_ms);
+                    let key = if *n == 1 { base } else { format!("{base}-{n}") };
+                    Doc {
+                        key,
+                        arrival_ms: item.arrival_ms,
+                        data: item.data.clone(),
+                    }
+                })
+                .collect());
+        }
+        let (record, seal) = (stream.clone(), self.seal.clone());
+        self.with_batches(move |batches| {
+            let records = opened(&seal, &record, batches)?;
+            Ok(records
+                .into_iter()
+                .map(|(counter, arrival_ms, data)| Doc {
+                    key: record_id(log_id, counter, arrival_ms),
+                    arrival_ms,
+                    data: data.into_owned(),
+                })
+                .collect())
+        })
+        .await?
+    }
+
+    fn bulk_client(&mut self) -> Result<Arc<BulkClient>, String> {
+        if let Some(client) = &self.bulk {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(BulkClient::new(&self.registry.config.trust)?);
+        self.bulk = Some(client.clone());
+        Ok(client)
+    }
+
+    pub(super) async fn bulk(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        os: &OpenSearchDestination,
+    ) -> Result<(), String> {
+        let docs = self.documents(stream, os).await?;
+        let pending: Vec<&Doc> = docs
+            .iter()
+            .filter(|d| !self.batch.indexed.contains(&d.key))
+            .collect();
+        if let Some(reason) = self.batch.given_up.clone() {
+            return self.back_up_documents(stream, os, &pending, &reason).await;
+        }
+        if !pending.is_empty() {
+            let names: Vec<String> = pending
+                .iter()
+                .map(|d| index_name(&os.index_name, os.rotation, d.arrival_ms))
+                .collect();
+            let documents: Vec<Document<'_>> = pending
+                .iter()
+                .zip(&names)
+                .map(|(d, index)| Document {
+                    id: os.firehose_document_ids.then_some(d.key.as_str()),
+                    index,
+                    data: &d.data,
+                })
+                .collect();
+            let body = bulk_body(&documents, os.type_name.as_deref());
+            let endpoint = os.cluster_endpoint.clone().unwrap_or_default();
+            let answer = self.bulk_client()?.post(&endpoint, body).await;
+            self.judge(&pending, answer);
+        }
+        let failing: Vec<&Doc> = docs
+            .iter()
+            .filter(|d| !self.batch.indexed.contains(&d.key))
+            .collect();
+        if failing.is_empty() {
+            return match os.backup_all {
+                true => self.write_object(stream, &os.s3).await,
+                false => Ok(()),
+            };
+        }
+        let reason = self.first_error(&failing);
+        let since = *self.batch.failing_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= Duration::from_secs(os.retry_duration_secs.max(0) as u64) {
+            tracing::warn!(
+                "Firehose {}: backing up {} documents the cluster did not index: {reason}",
+                stream.name,
+                failing.len()
+            );
+            self.batch.given_up = Some(reason.clone());
+            self.back_up_documents(stream, os, &failing, &reason)
+                .await?;
+            return match os.backup_all {
+                true => self.write_object(stream, &os.s3).await,
+                false => Ok(()),
+            };
+        }
+        Err(format!(
+            "{} of {} documents not indexed: {reason}",
+            failing.len(),
+            docs.len()
+        ))
+    }
+
+    /// Records which documents the answer indexed, and why the others failed.
+    fn judge(&mut self, pending: &[&Doc], answer: Result<(u16, bytes::Bytes), String>) {
+        let fail_all = |batch: &mut super::Batch, code: String, message: String| {
+            for d in pending {
+                batch
+                    .doc_errors
+                    .insert(d.key.clone(), (code.clone(), message.clone()));
+            }
+        };
+        match answer {
+            Err(reason) => fail_all(&mut self.batch, "OS.ConnectionFailed".into(), reason),
+            Ok((200, body)) => match outcomes(&body, pending.len()) {
+                Ok(results) => {
+                    for (d, outcome) in pending.iter().zip(results) {
+                        match outcome {
+                            Outcome::Indexed => {
+                                self.batch.indexed.insert(d.key.clone());
+                                self.batch.doc_errors.remove(&d.key);
+                            }
+                            Outcome::Failed { status, error } => {
+                                self.batch
+                                    .doc_errors
+                                    .insert(d.key.clone(), (status.to_string(), error));
+                            }
+                        }
+                    }
+                }
+                Err(e) => fail_all(&mut self.batch, "OS.InvalidResponse".into(), e),
+            },
+            Ok((status, body)) => {
+                let text = String::from_utf8_lossy(&body).chars().take(1024).collect();
+                fail_all(&mut self.batch, status.to_string(), text)
+            }
+        }
+    }
+
+    fn first_error(&self, failing: &[&Doc]) -> String {
+        failing
+            .iter()
+            .find_map(|d| self.batch.doc_errors.get(&d.key))
+            .map(|(code, message)| format!("{code}: {message}"))
+            .unwrap_or_else(|| "not indexed".into())
+    }
+
+    /// Writes the documents that were not indexed to the backup bucket, with AWS's error
+    /// record fields (and the document id and index they were sent with).
+    async fn back_up_documents(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        os: &OpenSearchDestination,
+        failing: &[&Doc],
+        reason: &str,
+    ) -> Result<(), String> {
+        if failing.is_empty() {
+            return Ok(());
+        }
+        let attempts = self.batch.attempts.saturating_add(1);
+        let ending_ms = self.registry.now();
+        let documents: Vec<FailedDocument<'_>> = failing
+            .iter()
+            .map(|d| {
+                let (code, message) = self
+                    .batch
+                    .doc_errors
+                    .get(&d.key)
+                    .cloned()
+                    .unwrap_or_else(|| ("OS.Failed".into(), reason.to_string()));
+                FailedDocument {
+                    arrival_ms: d.arrival_ms,
+                    data: &d.data,
+                    code,
+                    message,
+                    document_id: os.firehose_document_ids.then(|| d.key.clone()),
+                    index: index_name(&os.index_name, os.rotation, d.arrival_ms),
+                    type_name: os.type_name.clone().unwrap_or_default(),
+                }
+            })
+            .collect();
+        let object = opensearch_failed_object(stream, &os.s3, attempts, ending_ms, &documents)?;
+        self.objects
+            .put(object)
+            .await
+            .map_err(|e| format!("writing the failed documents to the backup bucket: {e}"))
+    }
+}
