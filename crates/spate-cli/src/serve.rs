@@ -398,32 +398,41 @@ fn spawn_reloads(server: &spate_server::ServerOptions) -> tokio::task::JoinHandl
                 return;
             };
             while hangups.recv().await.is_some() {
-                if let Some(store) = &credentials {
-                    match store.reload() {
-                        Ok(keys) => {
-                            tracing::info!("SIGHUP: credentials reloaded, {keys} access keys")
-                        }
-                        Err(e) => tracing::error!(
-                            "SIGHUP: credentials not reloaded, the old ones stay: {e}"
-                        ),
-                    }
-                }
-                if let Some(files) = &tls {
-                    match files.reload() {
-                        Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
-                        Err(e) => tracing::error!(
-                            "SIGHUP: TLS certificate not reloaded, the old one stays: {e}"
-                        ),
-                    }
-                }
-                if credentials.is_none() && tls.is_none() {
-                    tracing::info!("SIGHUP: nothing to reload (no credentials file, no TLS)");
+                // File reads and parsing: off the async workers.
+                let (credentials, tls) = (credentials.clone(), tls.clone());
+                let reloaded = tokio::task::spawn_blocking(move || reload(credentials, tls)).await;
+                if let Err(e) = reloaded {
+                    tracing::error!("SIGHUP: reloading failed: {e}");
                 }
             }
         }
         #[cfg(not(unix))]
         let _ = (credentials, tls);
     })
+}
+
+/// Reads the credentials file and the certificate files again, logging what happened.
+fn reload(
+    credentials: Option<Arc<spate_auth::CredentialStore>>,
+    tls: Option<Arc<spate_server::tls::TlsFiles>>,
+) {
+    if let Some(store) = &credentials {
+        match store.reload() {
+            Ok(keys) => tracing::info!("SIGHUP: credentials reloaded, {keys} access keys"),
+            Err(e) => tracing::error!("SIGHUP: credentials not reloaded, the old ones stay: {e}"),
+        }
+    }
+    if let Some(files) = &tls {
+        match files.reload() {
+            Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+            Err(e) => {
+                tracing::error!("SIGHUP: TLS certificate not reloaded, the old one stays: {e}")
+            }
+        }
+    }
+    if credentials.is_none() && tls.is_none() {
+        tracing::info!("SIGHUP: nothing to reload (no credentials file, no TLS)");
+    }
 }
 
 async fn shutdown_signal() {

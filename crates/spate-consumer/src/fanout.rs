@@ -3,7 +3,7 @@
 //! sequence number each time a subscription ends (every five minutes, or on error).
 
 use crate::lease::{LATEST, TRIM_HORIZON};
-use crate::shard::{children_of, fresh, start_of, Ended, ShardContext, Stop};
+use crate::shard::{children_of, fresh, kinesis_error, start_of, Ended, ShardContext, Stop};
 use crate::{ConsumerError, RecordProcessor};
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::types::{
@@ -15,14 +15,6 @@ use tokio::sync::watch;
 /// Wait before subscribing again after a refusal (another subscription of this consumer to the
 /// shard is still open: Kinesis allows one per 5 s).
 const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(500);
-
-fn kinesis_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> ConsumerError {
-    ConsumerError::Kinesis(format!(
-        "{}: {}",
-        e.code().unwrap_or("error"),
-        e.message().unwrap_or(&e.to_string())
-    ))
-}
 
 /// Registers `name` on the stream (or finds it registered) and waits until it is ACTIVE;
 /// answers its ARN.

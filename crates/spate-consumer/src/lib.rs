@@ -29,11 +29,12 @@
 //! }
 //!
 //! # async fn run(kinesis: aws_sdk_kinesis::Client, dynamodb: aws_sdk_dynamodb::Client,
-//! #              stop: tokio::sync::oneshot::Receiver<()>) {
+//! #              stop: tokio::sync::oneshot::Receiver<()>) -> Result<(), spate_consumer::ConsumerError> {
 //! let config = ConsumerConfig::new("orders-app", "orders", "worker-1");
 //! let scheduler = Scheduler::new(kinesis, dynamodb, config, || Printer);
 //! // Runs until `stop` fires (a signal handler, say), then checkpoints and hands leases off.
-//! scheduler.run(async { let _ = stop.await; }).await.unwrap();
+//! scheduler.run(async { let _ = stop.await; }).await?;
+//! # Ok(())
 //! # }
 //! ```
 

@@ -9,7 +9,6 @@ use crate::{
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use tokio::sync::watch;
 
 /// Why a shard consumer is asked to stop.
@@ -91,13 +90,7 @@ pub(crate) fn fresh(
     out
 }
 
-fn hash_of(key: &str) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&Md5::digest(key.as_bytes()));
-    u128::from_be_bytes(bytes)
-}
-
-fn kinesis_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> ConsumerError {
+pub(crate) fn kinesis_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> ConsumerError {
     ConsumerError::Kinesis(format!(
         "{}: {}",
         e.code().unwrap_or("error"),
@@ -135,7 +128,7 @@ fn user_records(record: &aws_sdk_kinesis::types::Record, lease: &Lease) -> Vec<R
         .filter(|(_, u)| {
             let hash = match &u.explicit_hash_key {
                 Some(h) => h.parse::<u128>().unwrap_or(0),
-                None => hash_of(&u.partition_key),
+                None => spate_kpl::hash_key(&u.partition_key),
             };
             // After a reshard a stale producer may have put sub-records on a shard that does not
             // own them: they were (or will be) delivered on their own shard.
@@ -340,7 +333,7 @@ mod tests {
         let expected: Vec<(String, u64)> = keys
             .iter()
             .enumerate()
-            .filter(|(_, k)| hash_of(k) <= u128::MAX / 2)
+            .filter(|(_, k)| spate_kpl::hash_key(k) <= u128::MAX / 2)
             .map(|(i, k)| (k.to_string(), i as u64))
             .collect();
         assert_eq!(kept, expected);

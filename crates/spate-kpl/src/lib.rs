@@ -34,6 +34,14 @@ pub enum KplError {
     Malformed(&'static str),
 }
 
+/// The hash key Kinesis gives a partition key: the MD5 of its UTF-8 bytes as a 128-bit number
+/// (shard prediction by producers, shard filtering by consumers).
+pub fn hash_key(partition_key: &str) -> u128 {
+    let mut bytes = [0u8; DIGEST_LEN];
+    bytes.copy_from_slice(&Md5::digest(partition_key.as_bytes()));
+    u128::from_be_bytes(bytes)
+}
+
 /// Whether `data` is an aggregated record (magic, room for a digest, digest matching).
 pub fn is_aggregated(data: &[u8]) -> bool {
     data.len() >= MAGIC.len() + DIGEST_LEN && data.starts_with(&MAGIC) && digest_ok(data)

@@ -7,18 +7,17 @@
 //! SDK's; works against AWS and against Spate alike.
 //!
 //! ```no_run
-//! # async fn example() -> Result<(), spate_producer::ProducerError> {
+//! # async fn example(kinesis: aws_sdk_kinesis::Client) -> Result<(), spate_producer::ProducerError> {
 //! use spate_producer::{Producer, ProducerConfig};
 //!
-//! let sdk = aws_config_stub();
-//! let producer = Producer::start(sdk, ProducerConfig::new("orders")).await?;
+//! // `kinesis`: an aws-sdk-kinesis client, configured as usual (region, credentials, endpoint).
+//! let producer = Producer::start(kinesis, ProducerConfig::new("orders")).await?;
 //! // `send` waits only for buffer space; the returned future resolves once Kinesis has the record.
 //! let receipt = producer.send("customer-42", &b"{\"total\": 12}"[..]).await?.await?;
 //! println!("{} {} {}", receipt.shard_id, receipt.sequence_number, receipt.sub_sequence_number);
 //! producer.close().await; // flushes: every record sent is answered
 //! # Ok(())
 //! # }
-//! # fn aws_config_stub() -> aws_sdk_kinesis::Client { unimplemented!() }
 //! ```
 //!
 //! Records come back out of Kinesis with [`spate_kpl::deaggregate`] (or any KCL): each user record

@@ -1,8 +1,6 @@
 //! The shard map: open shards' hash key ranges, from ListShards, so records (and aggregates)
 //! go to the shard their partition key hashes into, as the KPL predicts them.
 
-use md5::{Digest, Md5};
-
 /// An open shard and the hash keys it owns (inclusive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardRange {
@@ -17,13 +15,7 @@ pub struct ShardMap {
     shards: Vec<ShardRange>,
 }
 
-/// The hash key Kinesis gives a partition key: the MD5 of its UTF-8 bytes as a 128-bit number.
-pub fn hash_key(partition_key: &str) -> u128 {
-    let digest = Md5::digest(partition_key.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest);
-    u128::from_be_bytes(bytes)
-}
+pub use spate_kpl::hash_key;
 
 impl ShardMap {
     /// From (shard id, starting hash key, ending hash key) of the open shards.

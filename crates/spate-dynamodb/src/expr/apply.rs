@@ -11,26 +11,10 @@ fn invalid(message: impl Into<String>) -> ExprError {
     ExprError(message.into())
 }
 
-/// The type names DynamoDB's operand errors use.
-fn operand_type(v: &AttributeValue) -> &'static str {
-    match v {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null(_) => "NULL",
-        AttributeValue::M(_) => "M",
-        AttributeValue::L(_) => "L",
-        AttributeValue::SS(_) => "SS",
-        AttributeValue::NS(_) => "NS",
-        AttributeValue::BS(_) => "BS",
-    }
-}
-
 fn wrong_operand(operator: &str, v: &AttributeValue) -> ExprError {
     invalid(format!(
         "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: {operator}, operand type: {}",
-        operand_type(v)
+        v.type_name()
     ))
 }
 

@@ -73,19 +73,28 @@ pub fn error_object<'a>(
 ) -> Result<PutObject, String> {
     let mut records = records.peekable();
     let oldest = records.peek().map_or(failure.ending_ms, |r| r.arrival_ms);
+    let lines = records.map(|record| ErrorRecord {
+        attempts_made: failure.attempts,
+        arrival_timestamp: record.arrival_ms,
+        error_code: failure.code,
+        error_message: failure.message,
+        attempt_ending_timestamp: failure.ending_ms,
+        raw_data: STANDARD.encode(record.data),
+        subsequence_number: 0,
+        data_id: record_id(stream.log_id, record.counter, record.arrival_ms),
+    });
     let key = error_key(stream, destination, failure.error_type, oldest)?;
+    json_lines_object(destination, key, lines)
+}
+
+/// An object of one JSON document per line.
+fn json_lines_object(
+    destination: &S3Destination,
+    key: String,
+    lines: impl Iterator<Item = impl Serialize>,
+) -> Result<PutObject, String> {
     let mut body = Vec::new();
-    for record in records {
-        let line = ErrorRecord {
-            attempts_made: failure.attempts,
-            arrival_timestamp: record.arrival_ms,
-            error_code: failure.code,
-            error_message: failure.message,
-            attempt_ending_timestamp: failure.ending_ms,
-            raw_data: STANDARD.encode(record.data),
-            subsequence_number: 0,
-            data_id: record_id(stream.log_id, record.counter, record.arrival_ms),
-        };
+    for line in lines {
         serde_json::to_writer(&mut body, &line).map_err(|e| e.to_string())?;
         body.push(b'\n');
     }
@@ -137,29 +146,19 @@ pub fn opensearch_failed_object(
 ) -> Result<PutObject, String> {
     let oldest = documents.first().map_or(ending_ms, |d| d.arrival_ms);
     let key = error_key(stream, destination, OPENSEARCH_FAILED, oldest)?;
-    let mut body = Vec::new();
-    for d in documents {
-        let line = OpenSearchErrorRecord {
-            attempts_made: attempts,
-            arrival_timestamp: d.arrival_ms,
-            error_code: &d.code,
-            error_message: &d.message,
-            attempt_ending_timestamp: ending_ms,
-            raw_data: STANDARD.encode(d.data),
-            subsequence_number: 0,
-            es_document_id: d.document_id.as_deref(),
-            es_index_name: &d.index,
-            es_type_name: &d.type_name,
-        };
-        serde_json::to_writer(&mut body, &line).map_err(|e| e.to_string())?;
-        body.push(b'\n');
-    }
-    Ok(PutObject {
-        bucket: destination.bucket().to_string(),
-        key,
-        body: Bytes::from(body),
-        content_encoding: None,
-    })
+    let lines = documents.iter().map(|d| OpenSearchErrorRecord {
+        attempts_made: attempts,
+        arrival_timestamp: d.arrival_ms,
+        error_code: &d.code,
+        error_message: &d.message,
+        attempt_ending_timestamp: ending_ms,
+        raw_data: STANDARD.encode(d.data),
+        subsequence_number: 0,
+        es_document_id: d.document_id.as_deref(),
+        es_index_name: &d.index,
+        es_type_name: &d.type_name,
+    });
+    json_lines_object(destination, key, lines)
 }
 
 /// `error-output-type` of records that failed transformation.
@@ -191,24 +190,14 @@ pub fn failed_object(
 ) -> Result<PutObject, String> {
     let oldest = failed.first().map_or(ending_ms, |f| f.item.arrival_ms);
     let key = error_key(stream, destination, error_type, oldest)?;
-    let mut body = Vec::new();
-    for f in failed {
-        let line = ProcessingFailedRecord {
-            attempts_made: f.attempts,
-            arrival_timestamp: f.item.arrival_ms,
-            error_code: &f.code,
-            error_message: &f.message,
-            attempt_ending_timestamp: ending_ms,
-            raw_data: STANDARD.encode(&f.item.data),
-            lambda_arn: f.lambda_arn.as_deref(),
-        };
-        serde_json::to_writer(&mut body, &line).map_err(|e| e.to_string())?;
-        body.push(b'\n');
-    }
-    Ok(PutObject {
-        bucket: destination.bucket().to_string(),
-        key,
-        body: Bytes::from(body),
-        content_encoding: None,
-    })
+    let lines = failed.iter().map(|f| ProcessingFailedRecord {
+        attempts_made: f.attempts,
+        arrival_timestamp: f.item.arrival_ms,
+        error_code: &f.code,
+        error_message: &f.message,
+        attempt_ending_timestamp: ending_ms,
+        raw_data: STANDARD.encode(&f.item.data),
+        lambda_arn: f.lambda_arn.as_deref(),
+    });
+    json_lines_object(destination, key, lines)
 }
