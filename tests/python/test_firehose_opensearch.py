@@ -1,7 +1,8 @@
-"""Firehose's Amazon OpenSearch Service destination end to end with boto3, against the in-tree
-bulk receiver (opensearch_receiver.py: no OpenSearch server installs here): documents indexed
-with explicit rotated index names and stable ids, only failed documents retried, documents
-still failing past RetryOptions backed up under AmazonOpenSearchService-failed/."""
+"""Firehose's search destinations (Amazon OpenSearch Service, Elasticsearch, OpenSearch
+Serverless) end to end with boto3, against the in-tree bulk receiver (opensearch_receiver.py: no
+OpenSearch server installs here): documents indexed with explicit rotated index names and stable
+ids, only failed documents retried, documents still failing past RetryOptions backed up under
+AmazonOpenSearchService-failed/."""
 
 from __future__ import annotations
 
@@ -41,16 +42,21 @@ def cluster():
     c.stop()
 
 
-def create(firehose, cluster, **extra) -> str:
+def create(firehose, cluster, member="AmazonopensearchserviceDestinationConfiguration", **extra) -> str:
     name = f"os-{uuid.uuid4().hex[:12]}"
+    endpoint = "CollectionEndpoint" if "Serverless" in member else "ClusterEndpoint"
     config = {
-        "RoleARN": ROLE, "ClusterEndpoint": cluster.url, "IndexName": "logs",
+        "RoleARN": ROLE, endpoint: cluster.url, "IndexName": "logs",
         "S3Configuration": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::os-backup", "Prefix": f"{name}/"},
         "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
         **extra,
     }
-    firehose.create_delivery_stream(DeliveryStreamName=name, AmazonopensearchserviceDestinationConfiguration=config)
+    firehose.create_delivery_stream(DeliveryStreamName=name, **{member: config})
     return name
+
+
+def describe(firehose, name: str) -> dict:
+    return firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
 
 
 def wait(what, timeout: float = 30.0):
@@ -142,3 +148,59 @@ def test_clusters_are_reached_by_endpoint_only(firehose, cluster):
             "S3Configuration": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::os-backup"}})
     assert e.value.response["Error"]["Code"] == "ValidationException"
     assert "indexRotationPeriod" in e.value.response["Error"]["Message"]
+
+
+def test_update_destination_merges_into_the_same_service(firehose, cluster):
+    name = create(firehose, cluster)
+    d = describe(firehose, name)
+    firehose.update_destination(
+        DeliveryStreamName=name, CurrentDeliveryStreamVersionId=d["VersionId"],
+        DestinationId=d["Destinations"][0]["DestinationId"],
+        AmazonopensearchserviceDestinationUpdate={"IndexName": "events", "IndexRotationPeriod": "NoRotation",
+                                                  "RetryOptions": {"DurationInSeconds": 60}})
+    os_ = describe(firehose, name)["Destinations"][0]["AmazonopensearchserviceDestinationDescription"]
+    assert (os_["IndexName"], os_["IndexRotationPeriod"], os_["RetryOptions"]) == ("events", "NoRotation", {"DurationInSeconds": 60})
+    assert os_["ClusterEndpoint"] == cluster.url, "members the update leaves out are kept"
+    put(firehose, name, [b'{"after": "update"}'])
+    assert list(wait(lambda: cluster.documents("events")).values()) == [{"after": "update"}]
+    d = describe(firehose, name)
+    with pytest.raises(ClientError) as e:
+        firehose.update_destination(
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId=d["VersionId"],
+            DestinationId=d["Destinations"][0]["DestinationId"],
+            ElasticsearchDestinationUpdate={"IndexName": "other"})
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+
+
+def test_elasticsearch_destination_indexes_with_type_names(firehose, cluster, buckets):
+    name = create(firehose, cluster, member="ElasticsearchDestinationConfiguration", TypeName="event",
+                  IndexRotationPeriod="OneMonth", RetryOptions={"DurationInSeconds": 0})
+    es = describe(firehose, name)["Destinations"][0]
+    assert "AmazonopensearchserviceDestinationDescription" not in es
+    es = es["ElasticsearchDestinationDescription"]
+    assert (es["ClusterEndpoint"], es["TypeName"], es["IndexRotationPeriod"]) == (cluster.url, "event", "OneMonth")
+    assert es["DocumentIdOptions"] == {"DefaultDocumentIdFormat": "FIREHOSE_DEFAULT"}
+    put(firehose, name, [b'{"es": 1}', b"broken"])
+    index = "logs-" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m")
+    assert list(wait(lambda: cluster.documents(index)).values()) == [{"es": 1}]
+    assert all(meta["_type"] == "event" and "_id" in meta for _, meta, _ in cluster.requests[0].items)
+    [failed] = wait(lambda: backups(buckets, name, "AmazonOpenSearchService-failed"))
+    assert (failed["esIndexName"], failed["esTypeName"]) == (index, "event")
+
+
+def test_serverless_collections_get_documents_without_ids_or_rotation(firehose, cluster):
+    member = "AmazonOpenSearchServerlessDestinationConfiguration"
+    name = create(firehose, cluster, member=member)
+    d = describe(firehose, name)["Destinations"][0]["AmazonOpenSearchServerlessDestinationDescription"]
+    assert d["CollectionEndpoint"] == cluster.url and "ClusterEndpoint" not in d
+    assert not {"IndexRotationPeriod", "DocumentIdOptions", "TypeName", "DomainARN"} & d.keys()
+    assert d["S3BackupMode"] == "FailedDocumentsOnly" and d["RetryOptions"] == {"DurationInSeconds": 300}
+    put(firehose, name, [b'{"s": 1}', b'{"s": 2}'])
+    docs = wait(lambda: len(cluster.documents("logs")) == 2 and cluster.documents("logs"))
+    assert sorted(v["s"] for v in docs.values()) == [1, 2]
+    assert all("_id" not in meta for _, meta, _ in cluster.requests[0].items)
+    with pytest.raises(ClientError) as e:
+        firehose.create_delivery_stream(DeliveryStreamName=f"os-{uuid.uuid4().hex[:8]}", **{member: {
+            "RoleARN": ROLE, "IndexName": "logs", "S3Configuration": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::os-backup"}}})
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+    assert "CollectionEndpoint" in e.value.response["Error"]["Message"]

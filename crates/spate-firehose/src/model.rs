@@ -261,10 +261,38 @@ impl Rotation {
     }
 }
 
-/// An Amazon OpenSearch Service destination: documents indexed with `_bulk` at
-/// `cluster_endpoint`, failed ones (and with `backup_all` every record) written to `s3`.
+/// Which of the three search services of the model a bulk destination was configured as: they
+/// share the `_bulk` delivery and differ in their shapes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SearchService {
+    /// `AmazonopensearchserviceDestinationConfiguration`.
+    #[default]
+    OpenSearch,
+    /// `ElasticsearchDestinationConfiguration`: the same members.
+    Elasticsearch,
+    /// `AmazonOpenSearchServerlessDestinationConfiguration`: a CollectionEndpoint, no index
+    /// rotation, type name or document ids.
+    Serverless,
+}
+
+impl SearchService {
+    /// The name AWS gives the service in its documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchService::OpenSearch => "Amazon OpenSearch Service",
+            SearchService::Elasticsearch => "Elasticsearch",
+            SearchService::Serverless => "Amazon OpenSearch Serverless",
+        }
+    }
+}
+
+/// A search destination (OpenSearch Service, Elasticsearch or OpenSearch Serverless):
+/// documents indexed with `_bulk` at `cluster_endpoint` (a Serverless CollectionEndpoint),
+/// failed ones (and with `backup_all` every record) written to `s3`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenSearchDestination {
+    #[serde(default)]
+    pub service: SearchService,
     pub cluster_endpoint: Option<String>,
     pub domain_arn: Option<String>,
     pub index_name: String,
@@ -311,7 +339,8 @@ impl Destination {
             Destination::S3 { config, .. } => format!("bucket {}", config.bucket()),
             Destination::Http(http) => format!("HTTP endpoint {}", http.url),
             Destination::OpenSearch(os) => format!(
-                "OpenSearch cluster {}",
+                "{} endpoint {}",
+                os.service.name(),
                 os.cluster_endpoint.as_deref().unwrap_or_default()
             ),
         }

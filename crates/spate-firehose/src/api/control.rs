@@ -7,7 +7,7 @@ use super::endpoint;
 use super::opensearch;
 use crate::control::{CreateDeliveryStream, Tags};
 use crate::errors::invalid;
-use crate::model::{Destination, KeyType, Source};
+use crate::model::{Destination, KeyType, SearchService, Source};
 use crate::service::Firehose;
 use spate_wire::firehose::*;
 use spate_wire::validate::{render_list, Validator};
@@ -148,28 +148,50 @@ fn validate_create(i: &CreateDeliveryStreamInput, allow_http: bool) -> Result<()
         let at = "httpEndpointDestinationConfiguration";
         endpoint::validate(&mut v, http, at, true, allow_http);
     }
-    if let Some(os) = &i.amazonopensearchservice_destination_configuration {
-        let at = "amazonopensearchserviceDestinationConfiguration";
-        opensearch::validate(&mut v, os, at, true, allow_http);
+    for given in search_configurations(i) {
+        opensearch::validate(&mut v, &given, true, allow_http);
     }
     validate_tags(&mut v, &i.tags, "tags");
     v.finish()
+}
+
+/// The search-service configurations given (one, in a valid request).
+fn search_configurations(i: &CreateDeliveryStreamInput) -> Vec<opensearch::Given<'_>> {
+    [
+        (
+            i.amazonopensearchservice_destination_configuration
+                .as_deref(),
+            SearchService::OpenSearch,
+            "amazonopensearchserviceDestinationConfiguration",
+        ),
+        (
+            i.elasticsearch_destination_configuration.as_deref(),
+            SearchService::Elasticsearch,
+            "elasticsearchDestinationConfiguration",
+        ),
+        (
+            i.amazon_open_search_serverless_destination_configuration
+                .as_deref(),
+            SearchService::Serverless,
+            "amazonOpenSearchServerlessDestinationConfiguration",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(config, service, member)| {
+        config.map(|config| opensearch::Given {
+            config,
+            service,
+            member,
+        })
+    })
+    .collect()
 }
 
 /// The destinations of the model Spate does not deliver to yet, by the name AWS gives them.
 fn unsupported_destination(i: &CreateDeliveryStreamInput) -> Option<&'static str> {
     [
         (i.redshift_destination_configuration.is_some(), "Redshift"),
-        (
-            i.elasticsearch_destination_configuration.is_some(),
-            "Elasticsearch",
-        ),
         (i.splunk_destination_configuration.is_some(), "Splunk"),
-        (
-            i.amazon_open_search_serverless_destination_configuration
-                .is_some(),
-            "Amazon OpenSearch Serverless",
-        ),
         (i.snowflake_destination_configuration.is_some(), "Snowflake"),
         (
             i.iceberg_destination_configuration.is_some(),
@@ -185,10 +207,10 @@ fn destination_count(i: &CreateDeliveryStreamInput) -> usize {
         i.s3_destination_configuration.is_some(),
         i.extended_s3_destination_configuration.is_some(),
         i.http_endpoint_destination_configuration.is_some(),
-        i.amazonopensearchservice_destination_configuration
-            .is_some(),
     ];
-    supported.into_iter().filter(|g| *g).count() + usize::from(unsupported_destination(i).is_some())
+    supported.into_iter().filter(|g| *g).count()
+        + search_configurations(i).len()
+        + usize::from(unsupported_destination(i).is_some())
 }
 
 fn not_yet(what: &str) -> ApiError {
@@ -252,8 +274,9 @@ fn new_destination(i: &CreateDeliveryStreamInput) -> Result<Destination, ApiErro
             config,
         });
     }
-    if let Some(c) = &i.amazonopensearchservice_destination_configuration {
-        return Ok(Destination::OpenSearch(opensearch::from_config(c)?));
+    if let Some(given) = search_configurations(i).first() {
+        let d = opensearch::from_config(given.config, given.service)?;
+        return Ok(Destination::OpenSearch(d));
     }
     match &i.http_endpoint_destination_configuration {
         Some(c) => Ok(Destination::Http(endpoint::from_config(c)?)),
@@ -366,15 +389,14 @@ pub async fn update_destination(
     validate_update(&i, f.config().allow_http_endpoints)?;
     let others = [
         i.redshift_destination_update.is_some(),
-        i.elasticsearch_destination_update.is_some(),
-        i.amazonopensearchservice_destination_update.is_some(),
         i.splunk_destination_update.is_some(),
-        i.amazon_open_search_serverless_destination_update.is_some(),
         i.snowflake_destination_update.is_some(),
         i.iceberg_destination_update.is_some(),
     ];
     if others.into_iter().any(|g| g) {
-        return Err(not_yet("A destination other than S3 or an HTTP endpoint"));
+        return Err(not_yet(
+            "A destination other than S3, an HTTP endpoint or a search service",
+        ));
     }
     let name = check::name_of(&i.delivery_stream_name)?;
     let version = text(&i.current_delivery_stream_version_id).unwrap_or_default();
@@ -413,9 +435,32 @@ fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), A
             allow_http,
         );
     }
-    if let Some(u) = &i.amazonopensearchservice_destination_update {
-        let at = "amazonopensearchserviceDestinationUpdate";
-        opensearch::validate(&mut v, u, at, false, allow_http);
+    let search_updates = [
+        (
+            &i.amazonopensearchservice_destination_update,
+            SearchService::OpenSearch,
+            "amazonopensearchserviceDestinationUpdate",
+        ),
+        (
+            &i.elasticsearch_destination_update,
+            SearchService::Elasticsearch,
+            "elasticsearchDestinationUpdate",
+        ),
+        (
+            &i.amazon_open_search_serverless_destination_update,
+            SearchService::Serverless,
+            "amazonOpenSearchServerlessDestinationUpdate",
+        ),
+    ];
+    for (update, service, member) in search_updates {
+        if let Some(config) = update.as_deref() {
+            let given = opensearch::Given {
+                config,
+                service,
+                member,
+            };
+            opensearch::validate(&mut v, &given, false, allow_http);
+        }
     }
     v.finish()
 }

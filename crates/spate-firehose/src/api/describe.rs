@@ -3,7 +3,7 @@
 use crate::control::DESTINATION_ID;
 use crate::model::{
     CloudWatchLogging, DeliveryStreamRecord, Destination, HttpDestination, OpenSearchDestination,
-    Processing, S3Destination, Source,
+    Processing, S3Destination, SearchService, Source,
 };
 use crate::service::Firehose;
 use spate_wire::firehose::*;
@@ -80,6 +80,8 @@ fn destination(destination: &Destination) -> DestinationDescription {
         extended_s3_destination_description: None,
         http_endpoint_destination_description: None,
         opensearch_destination_description: None,
+        elasticsearch_destination_description: None,
+        amazon_open_search_serverless_destination_description: None,
     };
     match destination {
         Destination::S3 { config, .. } => {
@@ -90,21 +92,44 @@ fn destination(destination: &Destination) -> DestinationDescription {
             out.http_endpoint_destination_description = Some(endpoint(http));
         }
         Destination::OpenSearch(os) => {
-            out.opensearch_destination_description = Some(opensearch(os));
+            let description = Some(opensearch(os));
+            match os.service {
+                SearchService::OpenSearch => out.opensearch_destination_description = description,
+                SearchService::Elasticsearch => {
+                    out.elasticsearch_destination_description = description
+                }
+                SearchService::Serverless => {
+                    out.amazon_open_search_serverless_destination_description = description
+                }
+            }
         }
     }
     out
 }
 
-/// An OpenSearch destination with its backup bucket.
+/// A search destination with its backup bucket; Serverless shows its CollectionEndpoint and
+/// none of the members its shape lacks.
 fn opensearch(d: &OpenSearchDestination) -> OpenSearchDestinationDescription {
+    let serverless = d.service == SearchService::Serverless;
+    let (cluster_endpoint, collection_endpoint) = match serverless {
+        true => (None, d.cluster_endpoint.clone()),
+        false => (d.cluster_endpoint.clone(), None),
+    };
+    let document_ids = DocumentIdOptionsOut {
+        default_document_id_format: if d.firehose_document_ids {
+            "FIREHOSE_DEFAULT"
+        } else {
+            "NO_DOCUMENT_ID"
+        },
+    };
     OpenSearchDestinationDescription {
         role_arn: d.role_arn.clone(),
         domain_arn: d.domain_arn.clone(),
-        cluster_endpoint: d.cluster_endpoint.clone(),
+        cluster_endpoint,
+        collection_endpoint,
         index_name: d.index_name.clone(),
         type_name: d.type_name.clone(),
-        index_rotation_period: d.rotation.name().to_string(),
+        index_rotation_period: (!serverless).then(|| d.rotation.name()),
         buffering_hints: BufferingHintsOut {
             size_in_mbs: d.buffering.size_mb,
             interval_in_seconds: d.buffering.interval_secs,
@@ -120,13 +145,7 @@ fn opensearch(d: &OpenSearchDestination) -> OpenSearchDestinationDescription {
         s3_destination_description: s3(&d.s3),
         processing_configuration: d.processing.as_ref().map(processing),
         cloud_watch_logging_options: logging(&d.logging),
-        document_id_options: DocumentIdOptionsOut {
-            default_document_id_format: if d.firehose_document_ids {
-                "FIREHOSE_DEFAULT"
-            } else {
-                "NO_DOCUMENT_ID"
-            },
-        },
+        document_id_options: (!serverless).then_some(document_ids),
     }
 }
 

@@ -164,7 +164,8 @@ pub struct DocumentIdOptions {
 }
 
 /// `AmazonopensearchserviceDestinationConfiguration` and `AmazonopensearchserviceDestinationUpdate`
-/// (whose S3 member is `S3Update`).
+/// (whose S3 member is `S3Update`); also the Elasticsearch shapes, which have the same members,
+/// and the OpenSearch Serverless ones, which have a subset and `CollectionEndpoint`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OpenSearchDestination {
@@ -173,6 +174,7 @@ pub struct OpenSearchDestination {
     #[serde(rename = "DomainARN")]
     pub domain_arn: Option<Str>,
     pub cluster_endpoint: Option<Str>,
+    pub collection_endpoint: Option<Str>,
     pub index_name: Option<Str>,
     pub type_name: Option<Str>,
     pub index_rotation_period: Option<Str>,
@@ -235,11 +237,12 @@ pub struct CreateDeliveryStreamInput {
     pub database_source_configuration: Option<IgnoredAny>,
     // Destinations Spate does not deliver to yet: recognised so the answer can name them.
     pub redshift_destination_configuration: Option<IgnoredAny>,
-    pub elasticsearch_destination_configuration: Option<IgnoredAny>,
+    pub elasticsearch_destination_configuration: Option<Struct<OpenSearchDestination>>,
     pub amazonopensearchservice_destination_configuration: Option<Struct<OpenSearchDestination>>,
     pub splunk_destination_configuration: Option<IgnoredAny>,
     pub http_endpoint_destination_configuration: Option<Struct<HttpEndpointDestination>>,
-    pub amazon_open_search_serverless_destination_configuration: Option<IgnoredAny>,
+    pub amazon_open_search_serverless_destination_configuration:
+        Option<Struct<OpenSearchDestination>>,
     pub snowflake_destination_configuration: Option<IgnoredAny>,
     pub iceberg_destination_configuration: Option<IgnoredAny>,
 }
@@ -296,11 +299,11 @@ pub struct UpdateDestinationInput {
     pub s3_destination_update: Option<Struct<S3Configuration>>,
     pub extended_s3_destination_update: Option<Struct<S3Configuration>>,
     pub redshift_destination_update: Option<IgnoredAny>,
-    pub elasticsearch_destination_update: Option<IgnoredAny>,
+    pub elasticsearch_destination_update: Option<Struct<OpenSearchDestination>>,
     pub amazonopensearchservice_destination_update: Option<Struct<OpenSearchDestination>>,
     pub splunk_destination_update: Option<IgnoredAny>,
     pub http_endpoint_destination_update: Option<Struct<HttpEndpointDestination>>,
-    pub amazon_open_search_serverless_destination_update: Option<IgnoredAny>,
+    pub amazon_open_search_serverless_destination_update: Option<Struct<OpenSearchDestination>>,
     pub snowflake_destination_update: Option<IgnoredAny>,
     pub iceberg_destination_update: Option<IgnoredAny>,
 }

@@ -198,6 +198,11 @@ pub struct DestinationDescription {
         skip_serializing_if = "Option::is_none"
     )]
     pub opensearch_destination_description: Option<OpenSearchDestinationDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elasticsearch_destination_description: Option<OpenSearchDestinationDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amazon_open_search_serverless_destination_description:
+        Option<OpenSearchDestinationDescription>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,7 +211,9 @@ pub struct DocumentIdOptionsOut {
     pub default_document_id_format: &'static str,
 }
 
-/// `AmazonopensearchserviceDestinationDescription`.
+/// `AmazonopensearchserviceDestinationDescription`, `ElasticsearchDestinationDescription` (the
+/// same members) and `AmazonOpenSearchServerlessDestinationDescription` (CollectionEndpoint; no
+/// domain, type, rotation or document ids).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OpenSearchDestinationDescription {
@@ -216,10 +223,13 @@ pub struct OpenSearchDestinationDescription {
     pub domain_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_endpoint: Option<String>,
     pub index_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_name: Option<String>,
-    pub index_rotation_period: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_rotation_period: Option<&'static str>,
     pub buffering_hints: BufferingHintsOut,
     pub retry_options: RetryOptionsOut,
     pub s3_backup_mode: &'static str,
@@ -227,7 +237,8 @@ pub struct OpenSearchDestinationDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing_configuration: Option<ProcessingConfigurationOut>,
     pub cloud_watch_logging_options: CloudWatchLoggingOptionsOut,
-    pub document_id_options: DocumentIdOptionsOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_id_options: Option<DocumentIdOptionsOut>,
 }
 
 #[derive(Debug, Clone, Serialize)]
