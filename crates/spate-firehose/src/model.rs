@@ -226,6 +226,62 @@ pub enum Destination {
     },
     Http(HttpDestination),
     OpenSearch(OpenSearchDestination),
+    Splunk(SplunkDestination),
+}
+
+/// `HECEndpointType`: which HEC endpoint the events go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HecEndpointType {
+    /// `/services/collector/raw`: the records are the event text.
+    Raw,
+    /// `/services/collector/event`: each record is a HEC event object (`{"event": ...}`).
+    Event,
+}
+
+impl HecEndpointType {
+    pub fn parse(text: &str) -> Option<HecEndpointType> {
+        match text {
+            "Raw" => Some(HecEndpointType::Raw),
+            "Event" => Some(HecEndpointType::Event),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HecEndpointType::Raw => "Raw",
+            HecEndpointType::Event => "Event",
+        }
+    }
+}
+
+/// A Splunk destination: each buffer POSTed to the HTTP Event Collector at `endpoint` and
+/// delivered once the indexers acknowledge it; events that are not acknowledged within the
+/// retry duration (and with `backup_all` every record) are written to `s3`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplunkDestination {
+    pub endpoint: String,
+    pub endpoint_type: HecEndpointType,
+    pub token: Option<String>,
+    pub ack_timeout_secs: i64,
+    pub retry_duration_secs: i64,
+    pub buffering: Buffering,
+    pub backup_all: bool,
+    pub s3: S3Destination,
+    pub processing: Option<Processing>,
+    pub logging: CloudWatchLogging,
+    pub secrets_manager_enabled: Option<bool>,
+}
+
+impl SplunkDestination {
+    /// AWS's defaults: acknowledgement timeout 180 s, retries for 3600 s, buffering 5 MB or
+    /// 60 s.
+    pub const DEFAULT_ACK_TIMEOUT_SECS: i64 = 180;
+    pub const DEFAULT_RETRY_SECS: i64 = 3600;
+    pub const DEFAULT_BUFFERING: Buffering = Buffering {
+        size_mb: 5,
+        interval_secs: 60,
+    };
 }
 
 /// How an index name changes with time (`IndexRotationPeriod`).
@@ -321,6 +377,7 @@ impl Destination {
             Destination::S3 { config, .. } => config.buffering,
             Destination::Http(http) => http.buffering,
             Destination::OpenSearch(os) => os.buffering,
+            Destination::Splunk(splunk) => splunk.buffering,
         }
     }
 
@@ -330,6 +387,7 @@ impl Destination {
             Destination::S3 { config, .. } => config,
             Destination::Http(http) => &http.s3,
             Destination::OpenSearch(os) => &os.s3,
+            Destination::Splunk(splunk) => &splunk.s3,
         }
     }
 
@@ -343,6 +401,7 @@ impl Destination {
                 os.service.name(),
                 os.cluster_endpoint.as_deref().unwrap_or_default()
             ),
+            Destination::Splunk(splunk) => format!("Splunk HEC {}", splunk.endpoint),
         }
     }
 }

@@ -5,6 +5,7 @@ use super::describe::description;
 use super::destination;
 use super::endpoint;
 use super::opensearch;
+use super::splunk;
 use crate::control::{CreateDeliveryStream, Tags};
 use crate::errors::invalid;
 use crate::model::{Destination, KeyType, SearchService, Source};
@@ -151,6 +152,9 @@ fn validate_create(i: &CreateDeliveryStreamInput, allow_http: bool) -> Result<()
     for given in search_configurations(i) {
         opensearch::validate(&mut v, &given, true, allow_http);
     }
+    if let Some(c) = &i.splunk_destination_configuration {
+        splunk::validate(&mut v, c, "splunkDestinationConfiguration", true);
+    }
     validate_tags(&mut v, &i.tags, "tags");
     v.finish()
 }
@@ -191,7 +195,6 @@ fn search_configurations(i: &CreateDeliveryStreamInput) -> Vec<opensearch::Given
 fn unsupported_destination(i: &CreateDeliveryStreamInput) -> Option<&'static str> {
     [
         (i.redshift_destination_configuration.is_some(), "Redshift"),
-        (i.splunk_destination_configuration.is_some(), "Splunk"),
         (i.snowflake_destination_configuration.is_some(), "Snowflake"),
         (
             i.iceberg_destination_configuration.is_some(),
@@ -207,6 +210,7 @@ fn destination_count(i: &CreateDeliveryStreamInput) -> usize {
         i.s3_destination_configuration.is_some(),
         i.extended_s3_destination_configuration.is_some(),
         i.http_endpoint_destination_configuration.is_some(),
+        i.splunk_destination_configuration.is_some(),
     ];
     supported.into_iter().filter(|g| *g).count()
         + search_configurations(i).len()
@@ -259,7 +263,10 @@ fn kinesis_source(f: &Firehose, i: &CreateDeliveryStreamInput) -> Result<Source,
     })
 }
 
-fn new_destination(i: &CreateDeliveryStreamInput) -> Result<Destination, ApiError> {
+fn new_destination(
+    i: &CreateDeliveryStreamInput,
+    allow_http: bool,
+) -> Result<Destination, ApiError> {
     if let Some(c) = &i.extended_s3_destination_configuration {
         let config = destination::from_config(c)?;
         return Ok(Destination::S3 {
@@ -273,6 +280,9 @@ fn new_destination(i: &CreateDeliveryStreamInput) -> Result<Destination, ApiErro
             extended: false,
             config,
         });
+    }
+    if let Some(c) = &i.splunk_destination_configuration {
+        return Ok(Destination::Splunk(splunk::from_config(c, allow_http)?));
     }
     if let Some(given) = search_configurations(i).first() {
         let d = opensearch::from_config(given.config, given.service)?;
@@ -301,7 +311,7 @@ pub async fn create(
         return Err(not_yet(&format!("The {which} destination")));
     }
     let source = source_of(f, &i)?;
-    let destination = new_destination(&i)?;
+    let destination = new_destination(&i, f.config().allow_http_endpoints)?;
     let sse = match &i.delivery_stream_encryption_configuration_input {
         Some(input) => Some(sse_key(Some(input))?),
         None => None,
@@ -389,20 +399,22 @@ pub async fn update_destination(
     validate_update(&i, f.config().allow_http_endpoints)?;
     let others = [
         i.redshift_destination_update.is_some(),
-        i.splunk_destination_update.is_some(),
         i.snowflake_destination_update.is_some(),
         i.iceberg_destination_update.is_some(),
     ];
     if others.into_iter().any(|g| g) {
         return Err(not_yet(
-            "A destination other than S3, an HTTP endpoint or a search service",
+            "A destination other than S3, an HTTP endpoint, a search service or Splunk",
         ));
     }
     let name = check::name_of(&i.delivery_stream_name)?;
     let version = text(&i.current_delivery_stream_version_id).unwrap_or_default();
     let id = text(&i.destination_id).unwrap_or_default();
-    f.update_destination(&name, version, id, |current| merge_update(current, &i))
-        .await?;
+    let allow_http = f.config().allow_http_endpoints;
+    f.update_destination(&name, version, id, |current| {
+        merge_update(current, &i, allow_http)
+    })
+    .await?;
     Ok(EmptyOutput {})
 }
 
@@ -452,6 +464,9 @@ fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), A
             "amazonOpenSearchServerlessDestinationUpdate",
         ),
     ];
+    if let Some(u) = &i.splunk_destination_update {
+        splunk::validate(&mut v, u, "splunkDestinationUpdate", false);
+    }
     for (update, service, member) in search_updates {
         if let Some(config) = update.as_deref() {
             let given = opensearch::Given {
@@ -469,12 +484,16 @@ fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), A
 fn merge_update(
     current: &Destination,
     i: &UpdateDestinationInput,
+    allow_http: bool,
 ) -> Result<Destination, ApiError> {
     let s3_update = i
         .extended_s3_destination_update
         .as_ref()
         .or(i.s3_destination_update.as_ref());
     if let Some(merged) = opensearch::update(current, i) {
+        return merged;
+    }
+    if let Some(merged) = splunk::update(current, i, allow_http) {
         return merged;
     }
     let http_update = i.http_endpoint_destination_update.as_deref();

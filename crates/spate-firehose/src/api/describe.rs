@@ -3,7 +3,7 @@
 use crate::control::DESTINATION_ID;
 use crate::model::{
     CloudWatchLogging, DeliveryStreamRecord, Destination, HttpDestination, OpenSearchDestination,
-    Processing, S3Destination, SearchService, Source,
+    Processing, S3Destination, SearchService, Source, SplunkDestination,
 };
 use crate::service::Firehose;
 use spate_wire::firehose::*;
@@ -82,6 +82,7 @@ fn destination(destination: &Destination) -> DestinationDescription {
         opensearch_destination_description: None,
         elasticsearch_destination_description: None,
         amazon_open_search_serverless_destination_description: None,
+        splunk_destination_description: None,
     };
     match destination {
         Destination::S3 { config, .. } => {
@@ -103,8 +104,37 @@ fn destination(destination: &Destination) -> DestinationDescription {
                 }
             }
         }
+        Destination::Splunk(d) => out.splunk_destination_description = Some(splunk(d)),
     }
     out
+}
+
+/// A Splunk destination with its backup bucket (the token is shown, as AWS shows it).
+fn splunk(d: &SplunkDestination) -> SplunkDestinationDescription {
+    SplunkDestinationDescription {
+        hec_endpoint: d.endpoint.clone(),
+        hec_endpoint_type: d.endpoint_type.name(),
+        hec_token: d.token.clone(),
+        hec_acknowledgment_timeout_in_seconds: d.ack_timeout_secs,
+        retry_options: RetryOptionsOut {
+            duration_in_seconds: d.retry_duration_secs,
+        },
+        s3_backup_mode: if d.backup_all {
+            "AllEvents"
+        } else {
+            "FailedEventsOnly"
+        },
+        s3_destination_description: s3(&d.s3),
+        processing_configuration: d.processing.as_ref().map(processing),
+        cloud_watch_logging_options: logging(&d.logging),
+        buffering_hints: BufferingHintsOut {
+            size_in_mbs: d.buffering.size_mb,
+            interval_in_seconds: d.buffering.interval_secs,
+        },
+        secrets_manager_configuration: d
+            .secrets_manager_enabled
+            .map(|enabled| SecretsManagerConfigurationOut { enabled }),
+    }
 }
 
 /// A search destination with its backup bucket; Serverless shows its CollectionEndpoint and

@@ -298,6 +298,22 @@ pub(super) fn processing(p: &ProcessingConfiguration) -> Processing {
 }
 
 /// Rules beyond the shapes: prefixes, time zone, and what Spate does not deliver yet.
+/// Processing of a destination other than S3: MetadataExtraction is refused, for it serves
+/// dynamic partitioning, which only S3 destinations have.
+pub(super) fn check_processing_without_partitioning(
+    processing: Option<&crate::model::Processing>,
+) -> Result<(), ApiError> {
+    if let Some(p) = processing {
+        let processors = crate::delivery::process::Processors::of(p).map_err(invalid)?;
+        if processors.as_ref().is_some_and(|p| p.extracts_metadata()) {
+            return Err(invalid(
+                "MetadataExtraction serves dynamic partitioning, which only S3 destinations have.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
     let not_yet = |what: &str| {
         invalid(format!(

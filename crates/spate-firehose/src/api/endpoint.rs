@@ -216,14 +216,7 @@ fn check_semantics(d: &HttpDestination) -> Result<(), ApiError> {
             "{what} is not supported by Spate yet; see docs/compatibility.md."
         ))
     };
-    if let Some(p) = &d.processing {
-        let processors = crate::delivery::process::Processors::of(p).map_err(invalid)?;
-        if processors.as_ref().is_some_and(|p| p.extracts_metadata()) {
-            return Err(invalid(
-                "MetadataExtraction serves dynamic partitioning, which only S3 destinations have.",
-            ));
-        }
-    }
+    s3::check_processing_without_partitioning(d.processing.as_ref())?;
     if d.secrets_manager_enabled == Some(true) {
         return Err(not_yet("An access key from Secrets Manager"));
     }

@@ -10,6 +10,7 @@ mod destination;
 mod endpoint;
 mod opensearch;
 mod records;
+mod splunk;
 
 use crate::service::Firehose;
 use spate_wire::admin::DeliveryProgressOutput;

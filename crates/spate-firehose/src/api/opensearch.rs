@@ -241,14 +241,7 @@ fn check_semantics(d: &OpenSearchDestination) -> Result<(), ApiError> {
             (_, None) => "Exactly one of DomainARN or ClusterEndpoint must be provided.",
         }));
     }
-    if let Some(p) = &d.processing {
-        let processors = crate::delivery::process::Processors::of(p).map_err(invalid)?;
-        if processors.as_ref().is_some_and(|p| p.extracts_metadata()) {
-            return Err(invalid(
-                "MetadataExtraction serves dynamic partitioning, which only S3 destinations have.",
-            ));
-        }
-    }
+    s3::check_processing_without_partitioning(d.processing.as_ref())?;
     s3::check_semantics(&d.s3)
 }
 

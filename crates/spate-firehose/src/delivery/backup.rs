@@ -161,6 +161,52 @@ pub fn opensearch_failed_object(
     json_lines_object(destination, key, lines)
 }
 
+/// `error-output-type` (and folder) of events Splunk did not acknowledge.
+pub const SPLUNK_FAILED: &str = "splunk-failed";
+
+/// An event Splunk did not acknowledge: its id (the record's, numbered when de-aggregation
+/// made several events of it), arrival and data as sent.
+pub struct FailedEvent<'a> {
+    pub event_id: &'a str,
+    pub arrival_ms: i64,
+    pub data: &'a [u8],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SplunkErrorRecord<'a> {
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    error_code: &'a str,
+    error_message: &'a str,
+    attempt_ending_timestamp: i64,
+    raw_data: String,
+    #[serde(rename = "EventId")]
+    event_id: &'a str,
+}
+
+/// The `splunk-failed` object for `events` (oldest first), in the error record format of
+/// Firehose's Splunk backup (`EventId` after the common fields).
+pub fn splunk_failed_object(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    failure: &Failure<'_>,
+    events: &[FailedEvent<'_>],
+) -> Result<PutObject, String> {
+    let oldest = events.first().map_or(failure.ending_ms, |e| e.arrival_ms);
+    let key = error_key(stream, destination, SPLUNK_FAILED, oldest)?;
+    let lines = events.iter().map(|e| SplunkErrorRecord {
+        attempts_made: failure.attempts,
+        arrival_timestamp: e.arrival_ms,
+        error_code: failure.code,
+        error_message: failure.message,
+        attempt_ending_timestamp: failure.ending_ms,
+        raw_data: STANDARD.encode(e.data),
+        event_id: e.event_id,
+    });
+    json_lines_object(destination, key, lines)
+}
+
 /// `error-output-type` of records that failed transformation.
 pub const PROCESSING_FAILED: &str = "processing-failed";
 /// `error-output-type` of records whose dynamic partition could not be found.

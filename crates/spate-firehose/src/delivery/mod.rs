@@ -9,6 +9,7 @@ mod backup;
 pub mod bulk;
 pub mod compress;
 pub mod deaggregate;
+pub mod hec;
 pub mod http;
 pub mod javatime;
 pub mod jq;
@@ -32,6 +33,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use worker::Worker;
+
+/// How long a deleted stream's worker may take to finish the step it is in before it is
+/// ended.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// A request to deliver what is buffered now; answered with the outcome of that attempt.
 type FlushRequest = oneshot::Sender<Result<(), String>>;
@@ -182,9 +187,17 @@ impl Deliveries {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
-        if let Some(handle) = handle {
+        if let Some(mut handle) = handle {
             let _ = handle.stop.send(Stop::Now);
-            let _ = handle.task.await;
+            // A worker in the middle of a delivery (an endpoint that does not answer, Splunk
+            // acknowledgements that do not come) is not waited for past the grace: the
+            // stream is gone, so is what it was delivering.
+            if tokio::time::timeout(STOP_GRACE, &mut handle.task)
+                .await
+                .is_err()
+            {
+                handle.task.abort();
+            }
             if let Some(pump) = handle.pump {
                 let _ = pump.await;
             }

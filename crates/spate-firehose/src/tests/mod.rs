@@ -8,6 +8,7 @@ mod control;
 mod delivery;
 mod processing;
 mod source;
+mod splunk;
 
 use crate::api::{FirehoseAdminApi, FirehoseApi};
 use crate::{Firehose, FirehoseConfig};

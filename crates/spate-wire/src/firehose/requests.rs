@@ -189,6 +189,29 @@ pub struct OpenSearchDestination {
     pub document_id_options: Option<Struct<DocumentIdOptions>>,
 }
 
+/// `SplunkDestinationConfiguration` and `SplunkDestinationUpdate` (whose S3 member is
+/// `S3Update`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SplunkDestination {
+    #[serde(rename = "HECEndpoint")]
+    pub hec_endpoint: Option<Str>,
+    #[serde(rename = "HECEndpointType")]
+    pub hec_endpoint_type: Option<Str>,
+    #[serde(rename = "HECToken")]
+    pub hec_token: Option<Str>,
+    #[serde(rename = "HECAcknowledgmentTimeoutInSeconds")]
+    pub hec_acknowledgment_timeout_in_seconds: Option<Int>,
+    pub retry_options: Option<Struct<RetryOptions>>,
+    pub s3_backup_mode: Option<Str>,
+    pub s3_configuration: Option<Struct<S3Configuration>>,
+    pub s3_update: Option<Struct<S3Configuration>>,
+    pub processing_configuration: Option<Struct<ProcessingConfiguration>>,
+    pub cloud_watch_logging_options: Option<Struct<CloudWatchLoggingOptions>>,
+    pub buffering_hints: Option<Struct<BufferingHints>>,
+    pub secrets_manager_configuration: Option<Struct<SecretsManagerConfiguration>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KinesisStreamSourceConfiguration {
@@ -239,7 +262,7 @@ pub struct CreateDeliveryStreamInput {
     pub redshift_destination_configuration: Option<IgnoredAny>,
     pub elasticsearch_destination_configuration: Option<Struct<OpenSearchDestination>>,
     pub amazonopensearchservice_destination_configuration: Option<Struct<OpenSearchDestination>>,
-    pub splunk_destination_configuration: Option<IgnoredAny>,
+    pub splunk_destination_configuration: Option<Struct<SplunkDestination>>,
     pub http_endpoint_destination_configuration: Option<Struct<HttpEndpointDestination>>,
     pub amazon_open_search_serverless_destination_configuration:
         Option<Struct<OpenSearchDestination>>,
@@ -301,7 +324,7 @@ pub struct UpdateDestinationInput {
     pub redshift_destination_update: Option<IgnoredAny>,
     pub elasticsearch_destination_update: Option<Struct<OpenSearchDestination>>,
     pub amazonopensearchservice_destination_update: Option<Struct<OpenSearchDestination>>,
-    pub splunk_destination_update: Option<IgnoredAny>,
+    pub splunk_destination_update: Option<Struct<SplunkDestination>>,
     pub http_endpoint_destination_update: Option<Struct<HttpEndpointDestination>>,
     pub amazon_open_search_serverless_destination_update: Option<Struct<OpenSearchDestination>>,
     pub snowflake_destination_update: Option<IgnoredAny>,

@@ -203,6 +203,31 @@ pub struct DestinationDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amazon_open_search_serverless_destination_description:
         Option<OpenSearchDestinationDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub splunk_destination_description: Option<SplunkDestinationDescription>,
+}
+
+/// `SplunkDestinationDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SplunkDestinationDescription {
+    #[serde(rename = "HECEndpoint")]
+    pub hec_endpoint: String,
+    #[serde(rename = "HECEndpointType")]
+    pub hec_endpoint_type: &'static str,
+    #[serde(rename = "HECToken", skip_serializing_if = "Option::is_none")]
+    pub hec_token: Option<String>,
+    #[serde(rename = "HECAcknowledgmentTimeoutInSeconds")]
+    pub hec_acknowledgment_timeout_in_seconds: i64,
+    pub retry_options: RetryOptionsOut,
+    pub s3_backup_mode: &'static str,
+    pub s3_destination_description: S3DestinationDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_configuration: Option<ProcessingConfigurationOut>,
+    pub cloud_watch_logging_options: CloudWatchLoggingOptionsOut,
+    pub buffering_hints: BufferingHintsOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_manager_configuration: Option<SecretsManagerConfigurationOut>,
 }
 
 #[derive(Debug, Clone, Serialize)]

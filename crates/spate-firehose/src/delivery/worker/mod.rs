@@ -1,8 +1,10 @@
 //! One delivery stream's worker: fill the buffer from the log, deliver when the buffering
 //! hints say so (or when asked), retry failures with backoff, record progress.
 
+mod documents;
 mod opensearch;
 mod send;
+mod splunk;
 
 use super::http::HttpSender;
 use super::{DeliveryStatus, FlushRequest, Statuses, Stop};
@@ -107,6 +109,8 @@ pub(super) struct Worker {
     http: Option<Arc<HttpSender>>,
     /// The OpenSearch bulk client, made at the first delivery to a cluster.
     bulk: Option<Arc<crate::delivery::bulk::BulkClient>>,
+    /// The Splunk HEC client (one request channel), made at the first delivery to Splunk.
+    hec: Option<Arc<crate::delivery::hec::HecClient>>,
     /// Opens records sealed at rest.
     seal: Arc<SealKeys>,
     /// Runs Lambda processors.
@@ -129,6 +133,10 @@ struct Batch {
     /// OpenSearch: documents indexed already (by key), and why the others failed last.
     indexed: std::collections::HashSet<String>,
     doc_errors: std::collections::HashMap<String, (String, String)>,
+    /// Splunk: the error that ended the retries (the events go to the backup bucket), and the
+    /// time spent waiting for acknowledgements since the first failure.
+    hec_failure: Option<crate::delivery::hec::HecError>,
+    ack_waited: Duration,
 }
 
 impl Worker {
@@ -153,6 +161,7 @@ impl Worker {
             retry_at: None,
             http: None,
             bulk: None,
+            hec: None,
             seal,
             invoker,
         }
@@ -288,6 +297,7 @@ impl Worker {
             Destination::S3 { config, .. } => self.write_object(stream, config).await,
             Destination::Http(http) => self.post(stream, http).await,
             Destination::OpenSearch(os) => self.bulk(stream, os).await,
+            Destination::Splunk(splunk) => self.hec(stream, splunk).await,
         };
         let committed = match delivered {
             Ok(()) => self.commit().await,
@@ -323,15 +333,15 @@ impl Worker {
         }
     }
 
-    /// S3: doubles from `retry_initial_ms` up to `retry_max_ms`. HTTP endpoints: AWS's 1 s
-    /// doubling to 2 minutes with ±15 % jitter.
+    /// S3: doubles from `retry_initial_ms` up to `retry_max_ms`. HTTP endpoints (and the
+    /// other HTTP destinations): AWS's 1 s doubling to 2 minutes with ±15 % jitter.
     fn backoff(&self, destination: &Destination) -> Duration {
         let config = &self.registry.config;
         let doublings = self.batch.attempts.saturating_sub(1).min(20);
         let ms = config.retry_initial_ms.saturating_mul(1 << doublings);
         match destination {
             Destination::S3 { .. } => Duration::from_millis(ms.min(config.retry_max_ms)),
-            Destination::Http(_) | Destination::OpenSearch(_) => {
+            Destination::Http(_) | Destination::OpenSearch(_) | Destination::Splunk(_) => {
                 let ms = ms.min(HTTP_RETRY_MAX_MS) as f64;
                 Duration::from_millis((ms * jitter()) as u64)
             }

@@ -3,73 +3,16 @@
 //! yet sent again; past RetryOptions the ones still failing are written to S3 under
 //! `AmazonOpenSearchService-failed`, and with AllDocuments every record is backed up too.
 
-use super::send::opened;
+use super::documents::Doc;
 use super::Worker;
 use crate::delivery::backup::{opensearch_failed_object, FailedDocument};
 use crate::delivery::bulk::{bulk_body, index_name, outcomes, BulkClient, Document, Outcome};
-use crate::delivery::process::Processors;
-use crate::ids::record_id;
 use crate::model::{DeliveryStreamRecord, OpenSearchDestination};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// One document of the buffer: its stable key (its `_id` with FIREHOSE_DEFAULT ids), arrival
-/// and data.
-pub(super) struct Doc {
-    key: String,
-    arrival_ms: i64,
-    data: Vec<u8>,
-}
-
 impl Worker {
-    /// The buffer's documents: transformed items when processing is configured (records that
-    /// failed transformation go to the error output), else the records as they came.
-    async fn documents(
-        &mut self,
-        stream: &DeliveryStreamRecord,
-        os: &OpenSearchDestination,
-    ) -> Result<Vec<Doc>, String> {
-        let log_id = stream.log_id;
-        let processing = os.processing.as_ref();
-        if let Some(processors) = processing.map(Processors::of).transpose()?.flatten() {
-            let processed = self.process(stream, &processors).await?;
-            self.write_failures(stream, &os.s3, &processed, Vec::new())
-                .await?;
-            // De-aggregation can turn one record into several items: number them.
-            let mut seen: HashMap<u64, usize> = HashMap::new();
-            return Ok(processed
-                .ok
-                .iter()
-                .map(|item| {
-                    let n = seen.entry(item.counter).or_default();
-                    *n += 1;
-                    let base = record_id(log_id, item.counter, item.arrival_ms);
-                    let key = if *n == 1 { base } else { format!("{base}-{n}") };
-                    Doc {
-                        key,
-                        arrival_ms: item.arrival_ms,
-                        data: item.data.clone(),
-                    }
-                })
-                .collect());
-        }
-        let (record, seal) = (stream.clone(), self.seal.clone());
-        self.with_batches(move |batches| {
-            let records = opened(&seal, &record, batches)?;
-            Ok(records
-                .into_iter()
-                .map(|(counter, arrival_ms, data)| Doc {
-                    key: record_id(log_id, counter, arrival_ms),
-                    arrival_ms,
-                    data: data.into_owned(),
-                })
-                .collect())
-        })
-        .await?
-    }
-
     fn bulk_client(&mut self) -> Result<Arc<BulkClient>, String> {
         if let Some(client) = &self.bulk {
             return Ok(client.clone());
@@ -84,7 +27,9 @@ impl Worker {
         stream: &DeliveryStreamRecord,
         os: &OpenSearchDestination,
     ) -> Result<(), String> {
-        let docs = self.documents(stream, os).await?;
+        let docs = self
+            .documents(stream, os.processing.as_ref(), &os.s3)
+            .await?;
         let pending: Vec<&Doc> = docs
             .iter()
             .filter(|d| !self.batch.indexed.contains(&d.key))
