@@ -84,6 +84,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .with_target(KinesisApi::new(kinesis.clone()))
         .with_target(AdminApi::new(kinesis.clone()))
         .with_target(QueuesApi::new(queues))
+        .with_target(spate_firehose::channels::api::ChannelsApi::new(
+            firehose.clone(),
+        ))
         .with_target(FirehoseApi::new(firehose.clone()))
         .with_target(FirehoseAdminApi::new(firehose.clone()))
         .with_target(spate_dynamodb::api::DynamoDbApi::new(dynamodb.clone()))

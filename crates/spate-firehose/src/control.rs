@@ -82,6 +82,7 @@ impl Firehose {
             destination: request.destination,
             tags: request.tags,
             sse,
+            channel: None,
         };
         self.seal.rotate(&mut record)?;
         registry.save(record).await?;
@@ -169,6 +170,7 @@ impl Firehose {
             .registry
             .all()
             .into_iter()
+            .filter(|s| s.channel.is_none())
             .filter(|s| kind.is_none_or(|k| s.source.type_name() == k))
             .filter(|s| start.is_none_or(|start| s.name.as_str() > start))
             .map(|s| s.name.clone());

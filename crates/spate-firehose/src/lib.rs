@@ -6,8 +6,11 @@
 //! * [`control`], [`ingest`]: the control plane and the put path, on domain values.
 //! * [`delivery`]: the delivery engine (buffer → compress → name → write → record progress).
 //! * [`api`]: the wire edge (`Firehose_20150804.*`, validation with AWS's messages).
+//! * [`channels`]: Kinesis channels (`Kinesis_20131202.*Channel`): the same engine behind
+//!   Kinesis's API, from a stream to S3.
 
 pub mod api;
+pub mod channels;
 pub mod config;
 pub mod control;
 pub mod delivery;

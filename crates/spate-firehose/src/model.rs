@@ -505,6 +505,9 @@ pub struct DeliveryStreamRecord {
     pub destination: Destination,
     pub tags: BTreeMap<String, Option<String>>,
     pub sse: Option<Sse>,
+    /// Set when the stream carries a Kinesis channel (and is hidden from Firehose's API).
+    #[serde(default)]
+    pub channel: Option<Box<crate::channels::ChannelSettings>>,
 }
 
 impl DeliveryStreamRecord {

@@ -62,6 +62,9 @@ impl Firehose {
             limits,
             seal,
         });
+        if let Some(kinesis) = &firehose.kinesis {
+            kinesis.add_stream_dependents(crate::channels::dependents(&firehose));
+        }
         firehose.load_keys().await?;
         firehose.attach_log_shards().await?;
         for stream in firehose.registry.all() {

@@ -111,8 +111,10 @@ impl Registry {
         streams.values().cloned().collect()
     }
 
+    /// Delivery streams (channels' streams are not counted: they have their own quota).
     pub fn count(&self) -> usize {
-        self.streams.read().unwrap_or_else(|e| e.into_inner()).len()
+        let streams = self.streams.read().unwrap_or_else(|e| e.into_inner());
+        streams.values().filter(|s| s.channel.is_none()).count()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {

@@ -130,7 +130,7 @@ impl Consumers {
             )));
         }
         let limit = config.consumer_limit as usize;
-        let (queues, _) = self.store.dependents_on(&stream.arn);
+        let queues = self.store.consumer_slots_on(&stream.arn);
         if stream.consumers(now).count() + queues >= limit {
             return Err(limit_exceeded(format!(
                 "Stream {} under account {} already has {limit} registered consumers, the most a stream can have.",

@@ -42,5 +42,5 @@ pub use spate_catalog::{Catalog, MemCatalog, RedbCatalog};
 pub use spate_keyring::MasterKey;
 pub use spate_log::RecordLog;
 pub use spate_wire::{ApiError, ErrorKind};
-pub use store::StreamDependents;
+pub use store::{DependentKind, StreamDependents};
 pub use subscribe::{Subscription, SubscriptionEvent};

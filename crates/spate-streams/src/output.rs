@@ -102,6 +102,7 @@ pub(crate) fn stream_summary(stream: &Stream, now: i64) -> StreamDescriptionSumm
                 "USER_PARTITION_KEY"
             },
         ),
+        channel_count: None,
     }
 }
 

@@ -149,13 +149,30 @@ pub(crate) struct StreamStore {
     dependents: RwLock<Vec<Arc<dyn StreamDependents>>>,
 }
 
-/// Another service's resources that live on streams and count as their registered consumers
-/// (Kinesis queues): a stream that has any cannot be deleted or leave on-demand mode.
+/// Which other service's resources live on streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependentKind {
+    /// Kinesis queues: they take registered-consumer slots.
+    Queues,
+    /// Kinesis channels: they read without one; DescribeLimits and DescribeStreamSummary
+    /// count them.
+    Channels,
+}
+
+/// Another service's resources that live on streams (Kinesis queues, channels): a stream that
+/// has any cannot be deleted or leave on-demand mode.
 pub trait StreamDependents: Send + Sync {
     /// How many there are on the stream with this ARN.
     fn count_on(&self, stream_arn: &str) -> usize;
     /// What they are called in messages ("queues").
     fn noun(&self) -> &'static str;
+    fn kind(&self) -> DependentKind {
+        DependentKind::Queues
+    }
+    /// How many there are in the account, and the most there may be.
+    fn account_count_and_limit(&self) -> (usize, usize) {
+        (0, 0)
+    }
 }
 
 impl StreamStore {
@@ -173,6 +190,21 @@ impl StreamStore {
             .fold((0, "queues"), |(total, noun), (n, first)| {
                 (total + n, if total == 0 { first } else { noun })
             })
+    }
+
+    /// Registered-consumer slots other services' resources take on a stream (queues').
+    pub fn consumer_slots_on(&self, stream_arn: &str) -> usize {
+        let all = self.dependents.read().unwrap_or_else(|e| e.into_inner());
+        all.iter()
+            .filter(|d| d.kind() == DependentKind::Queues)
+            .map(|d| d.count_on(stream_arn))
+            .sum()
+    }
+
+    /// The dependents of `kind`, if the server serves them.
+    pub fn dependents_of(&self, kind: DependentKind) -> Option<Arc<dyn StreamDependents>> {
+        let all = self.dependents.read().unwrap_or_else(|e| e.into_inner());
+        all.iter().find(|d| d.kind() == kind).cloned()
     }
 
     /// The store over what the catalog holds.

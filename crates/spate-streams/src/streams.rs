@@ -8,7 +8,7 @@ use crate::hashing::even_ranges;
 use crate::iterator::{decode_token, encode_token};
 use crate::model::{ShardId, StreamName, StreamRef, Tags};
 use crate::output::{mode_out, shard_out, stream_description, stream_summary};
-use crate::store::{Status, Stream, StreamStore};
+use crate::store::{DependentKind, Status, Stream, StreamStore};
 use spate_catalog::{Lifecycle, ShardRecord, StreamMode, StreamRecord, FORMAT_VERSION};
 use spate_log::RecordLog;
 use spate_wire::kinesis::*;
@@ -230,8 +230,13 @@ impl Streams {
     ) -> Result<DescribeStreamSummaryOutput, ApiError> {
         let stream = self.store.resolve(stream)?;
         let now = self.store.now();
+        let mut summary = stream_summary(&stream, now);
+        summary.channel_count = self
+            .store
+            .dependents_of(DependentKind::Channels)
+            .map(|c| c.count_on(&stream.arn) as i64);
         Ok(DescribeStreamSummaryOutput {
-            stream_description_summary: stream_summary(&stream, now),
+            stream_description_summary: summary,
         })
     }
 
@@ -316,6 +321,10 @@ impl Streams {
     pub fn limits(&self) -> DescribeLimitsOutput {
         let streams = self.store.streams();
         let config = &self.store.config;
+        let channels = self
+            .store
+            .dependents_of(DependentKind::Channels)
+            .map(|c| c.account_count_and_limit());
         DescribeLimitsOutput {
             shard_limit: i64::from(config.shard_limit),
             open_shard_count: streams.iter().map(|s| s.open_shard_count() as i64).sum(),
@@ -324,6 +333,8 @@ impl Streams {
                 .filter(|s| s.record.mode == StreamMode::OnDemand)
                 .count() as i64,
             on_demand_stream_count_limit: i64::from(config.on_demand_stream_limit),
+            channel_count: channels.map(|(n, _)| n as i64),
+            channel_count_limit: channels.map(|(_, limit)| limit as i64),
         }
     }
 

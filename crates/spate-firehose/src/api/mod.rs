@@ -11,6 +11,7 @@ mod endpoint;
 mod opensearch;
 mod records;
 mod splunk;
+mod update;
 
 use crate::service::Firehose;
 use spate_wire::admin::DeliveryProgressOutput;
@@ -69,7 +70,7 @@ async fn dispatch(f: &Arc<Firehose>, call: Call) -> Reply {
         "DeleteDeliveryStream" => run(c, |i| control::delete(f, i)).await,
         "DescribeDeliveryStream" => run(c, |i| control::describe(f, i)).await,
         "ListDeliveryStreams" => run(c, |i| control::list(f, i)).await,
-        "UpdateDestination" => run(c, |i| control::update_destination(f, i)).await,
+        "UpdateDestination" => run(c, |i| update::update_destination(f, i)).await,
         "TagDeliveryStream" => run(c, |i| control::tag(f, i)).await,
         "UntagDeliveryStream" => run(c, |i| control::untag(f, i)).await,
         "ListTagsForDeliveryStream" => run(c, |i| control::list_tags(f, i)).await,
@@ -85,6 +86,7 @@ async fn dispatch(f: &Arc<Firehose>, call: Call) -> Reply {
 /// `SpateAdmin_20261126.FlushDeliveryStream {"DeliveryStreamName": …}` delivers what the stream
 /// has buffered now, whatever its buffering hints, and answers once it has landed (or with the
 /// delivery error), so tests and tools need not wait out a buffer interval;
+/// `SpateAdmin_20261126.FlushChannel {"ChannelARN": …}` does the same for a Kinesis channel;
 /// `SpateAdmin_20261126.DescribeDeliveryProgress` reports what the stream has buffered and
 /// delivered since the server started (`spate bench firehose` watches it).
 pub struct FirehoseAdminApi {
@@ -111,6 +113,7 @@ impl TargetService for FirehoseAdminApi {
             let f = &self.firehose;
             match call.operation {
                 "FlushDeliveryStream" => run(&call, |i| flush(f, i)).await,
+                "FlushChannel" => run(&call, |i| crate::channels::api::flush(f, i)).await,
                 _ => run(&call, |i| progress(f, i)).await,
             }
         })
@@ -119,6 +122,7 @@ impl TargetService for FirehoseAdminApi {
 
 const ADMIN_OPERATIONS: &[Operation] = &[
     Operation::new("FlushDeliveryStream"),
+    Operation::new("FlushChannel"),
     Operation::new("DescribeDeliveryProgress"),
 ];
 

@@ -7,6 +7,7 @@
 
 mod backup;
 pub mod bulk;
+pub mod channel;
 pub mod compress;
 pub mod deaggregate;
 pub mod hec;

@@ -85,6 +85,7 @@ mod tests {
             },
             tags: Default::default(),
             sse: None,
+            channel: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! commits on its own thread, which a paused clock would race) for buffering intervals and
 //! retries.
 
+mod channels;
 mod control;
 mod delivery;
 mod processing;
@@ -55,6 +56,7 @@ pub struct Harness {
     /// A Kinesis service on the same storage (in memory), for KinesisStreamAsSource.
     pub kinesis: Arc<Kinesis>,
     kinesis_api: Arc<KinesisApi>,
+    channels_api: Arc<crate::channels::api::ChannelsApi>,
     api: Arc<FirehoseApi>,
     admin: Arc<FirehoseAdminApi>,
     pub now: Arc<AtomicI64>,
@@ -114,6 +116,7 @@ impl Harness {
         .expect("firehose");
         Harness {
             kinesis_api: KinesisApi::new(kinesis.clone()),
+            channels_api: crate::channels::api::ChannelsApi::new(firehose.clone()),
             kinesis,
             api: FirehoseApi::new(firehose.clone()),
             admin: FirehoseAdminApi::new(firehose.clone()),
@@ -169,6 +172,16 @@ impl Harness {
         Harness::call_on(self.kinesis_api.clone(), operation, body)
             .await
             .unwrap_or_else(|e| panic!("{operation}: {e}"))
+    }
+
+    /// Calls a Kinesis operation and gives the error too.
+    pub async fn kinesis_call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
+        Harness::call_on(self.kinesis_api.clone(), operation, body).await
+    }
+
+    /// Calls a channel operation (Kinesis API, JSON body).
+    pub async fn channel(&self, operation: &str, body: Value) -> Result<Value, ApiError> {
+        Harness::call_on(self.channels_api.clone(), operation, body).await
     }
 
     pub async fn call(&self, operation: &str, body: Value) -> Result<Value, ApiError> {

@@ -86,6 +86,9 @@ pub struct StreamDescriptionSummary {
     /// Only for ON_DEMAND streams.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_distribution_strategy: Option<&'static str>,
+    /// Channels on the stream, when the server serves channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_count: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +219,11 @@ pub struct DescribeLimitsOutput {
     pub open_shard_count: i64,
     pub on_demand_stream_count: i64,
     pub on_demand_stream_count_limit: i64,
+    /// Channels in the account and their quota, when the server serves channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_count_limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

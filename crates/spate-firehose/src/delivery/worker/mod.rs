@@ -1,6 +1,7 @@
 //! One delivery stream's worker: fill the buffer from the log, deliver when the buffering
 //! hints say so (or when asked), retry failures with backoff, record progress.
 
+mod channel;
 mod documents;
 mod opensearch;
 mod send;
@@ -294,7 +295,10 @@ impl Worker {
         }
         let size = (self.buffer.records as u64, self.buffer.bytes as u64);
         let delivered = match &stream.destination {
-            Destination::S3 { config, .. } => self.write_object(stream, config).await,
+            Destination::S3 { config, .. } => match &stream.channel {
+                Some(channel) => self.deliver_channel(stream, channel).await,
+                None => self.write_object(stream, config).await,
+            },
             Destination::Http(http) => self.post(stream, http).await,
             Destination::OpenSearch(os) => self.bulk(stream, os).await,
             Destination::Splunk(splunk) => self.hec(stream, splunk).await,
