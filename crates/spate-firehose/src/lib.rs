@@ -19,6 +19,7 @@ pub mod ids;
 pub mod ingest;
 pub mod limits;
 pub mod model;
+pub mod redshift;
 pub mod seal;
 pub mod service;
 pub mod store;

@@ -227,6 +227,7 @@ pub enum Destination {
     Http(HttpDestination),
     OpenSearch(OpenSearchDestination),
     Splunk(SplunkDestination),
+    Redshift(crate::redshift::RedshiftDestination),
 }
 
 /// `HECEndpointType`: which HEC endpoint the events go to.
@@ -378,6 +379,7 @@ impl Destination {
             Destination::Http(http) => http.buffering,
             Destination::OpenSearch(os) => os.buffering,
             Destination::Splunk(splunk) => splunk.buffering,
+            Destination::Redshift(r) => r.s3.buffering,
         }
     }
 
@@ -388,6 +390,7 @@ impl Destination {
             Destination::Http(http) => &http.s3,
             Destination::OpenSearch(os) => &os.s3,
             Destination::Splunk(splunk) => &splunk.s3,
+            Destination::Redshift(r) => &r.s3,
         }
     }
 
@@ -402,6 +405,7 @@ impl Destination {
                 os.cluster_endpoint.as_deref().unwrap_or_default()
             ),
             Destination::Splunk(splunk) => format!("Splunk HEC {}", splunk.endpoint),
+            Destination::Redshift(r) => format!("Redshift table {} at {}", r.table, r.jdbc_url),
         }
     }
 }

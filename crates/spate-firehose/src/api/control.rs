@@ -5,6 +5,7 @@ use super::describe::description;
 use super::destination;
 use super::endpoint;
 use super::opensearch;
+use super::redshift;
 use super::splunk;
 use crate::control::{CreateDeliveryStream, Tags};
 use crate::errors::invalid;
@@ -155,6 +156,9 @@ fn validate_create(i: &CreateDeliveryStreamInput, allow_http: bool) -> Result<()
     if let Some(c) = &i.splunk_destination_configuration {
         splunk::validate(&mut v, c, "splunkDestinationConfiguration", true);
     }
+    if let Some(c) = &i.redshift_destination_configuration {
+        redshift::validate(&mut v, c, "redshiftDestinationConfiguration", true);
+    }
     validate_tags(&mut v, &i.tags, "tags");
     v.finish()
 }
@@ -194,7 +198,6 @@ fn search_configurations(i: &CreateDeliveryStreamInput) -> Vec<opensearch::Given
 /// The destinations of the model Spate does not deliver to yet, by the name AWS gives them.
 fn unsupported_destination(i: &CreateDeliveryStreamInput) -> Option<&'static str> {
     [
-        (i.redshift_destination_configuration.is_some(), "Redshift"),
         (i.snowflake_destination_configuration.is_some(), "Snowflake"),
         (
             i.iceberg_destination_configuration.is_some(),
@@ -211,6 +214,7 @@ fn destination_count(i: &CreateDeliveryStreamInput) -> usize {
         i.extended_s3_destination_configuration.is_some(),
         i.http_endpoint_destination_configuration.is_some(),
         i.splunk_destination_configuration.is_some(),
+        i.redshift_destination_configuration.is_some(),
     ];
     supported.into_iter().filter(|g| *g).count()
         + search_configurations(i).len()
@@ -283,6 +287,9 @@ fn new_destination(
     }
     if let Some(c) = &i.splunk_destination_configuration {
         return Ok(Destination::Splunk(splunk::from_config(c, allow_http)?));
+    }
+    if let Some(c) = &i.redshift_destination_configuration {
+        return Ok(Destination::Redshift(redshift::from_config(c)?));
     }
     if let Some(given) = search_configurations(i).first() {
         let d = opensearch::from_config(given.config, given.service)?;

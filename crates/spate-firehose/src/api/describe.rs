@@ -83,6 +83,7 @@ fn destination(destination: &Destination) -> DestinationDescription {
         elasticsearch_destination_description: None,
         amazon_open_search_serverless_destination_description: None,
         splunk_destination_description: None,
+        redshift_destination_description: None,
     };
     match destination {
         Destination::S3 { config, .. } => {
@@ -105,8 +106,38 @@ fn destination(destination: &Destination) -> DestinationDescription {
             }
         }
         Destination::Splunk(d) => out.splunk_destination_description = Some(splunk(d)),
+        Destination::Redshift(d) => out.redshift_destination_description = Some(redshift(d)),
     }
     out
+}
+
+/// A Redshift destination with its intermediate and backup buckets; never the password.
+fn redshift(d: &crate::redshift::RedshiftDestination) -> RedshiftDestinationDescription {
+    RedshiftDestinationDescription {
+        role_arn: d.role_arn.clone(),
+        cluster_jdbcurl: d.jdbc_url.clone(),
+        copy_command: CopyCommandOut {
+            data_table_name: d.table.clone(),
+            data_table_columns: d.columns.clone(),
+            copy_options: d.copy_options.clone(),
+        },
+        username: d.username.clone(),
+        retry_options: RetryOptionsOut {
+            duration_in_seconds: d.retry_duration_secs,
+        },
+        s3_destination_description: s3(&d.s3),
+        processing_configuration: d.processing.as_ref().map(processing),
+        s3_backup_mode: if d.backup_enabled {
+            "Enabled"
+        } else {
+            "Disabled"
+        },
+        s3_backup_description: d.backup.as_ref().map(s3),
+        cloud_watch_logging_options: logging(&d.logging),
+        secrets_manager_configuration: d
+            .secrets_manager_enabled
+            .map(|enabled| SecretsManagerConfigurationOut { enabled }),
+    }
 }
 
 /// A Splunk destination with its backup bucket (the token is shown, as AWS shows it).

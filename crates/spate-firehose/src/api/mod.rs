@@ -10,6 +10,7 @@ mod destination;
 mod endpoint;
 mod opensearch;
 mod records;
+mod redshift;
 mod splunk;
 mod update;
 

@@ -6,6 +6,7 @@ use super::control::{name_member, not_yet};
 use super::destination;
 use super::endpoint;
 use super::opensearch;
+use super::redshift;
 use super::splunk;
 use crate::errors::invalid;
 use crate::model::{Destination, SearchService};
@@ -21,14 +22,11 @@ pub async fn update_destination(
 ) -> Result<EmptyOutput, ApiError> {
     validate_update(&i, f.config().allow_http_endpoints)?;
     let others = [
-        i.redshift_destination_update.is_some(),
         i.snowflake_destination_update.is_some(),
         i.iceberg_destination_update.is_some(),
     ];
     if others.into_iter().any(|g| g) {
-        return Err(not_yet(
-            "A destination other than S3, an HTTP endpoint, a search service or Splunk",
-        ));
+        return Err(not_yet("A Snowflake or Iceberg destination"));
     }
     let name = check::name_of(&i.delivery_stream_name)?;
     let version = text(&i.current_delivery_stream_version_id).unwrap_or_default();
@@ -87,6 +85,9 @@ fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), A
             "amazonOpenSearchServerlessDestinationUpdate",
         ),
     ];
+    if let Some(u) = &i.redshift_destination_update {
+        redshift::validate(&mut v, u, "redshiftDestinationUpdate", false);
+    }
     if let Some(u) = &i.splunk_destination_update {
         splunk::validate(&mut v, u, "splunkDestinationUpdate", false);
     }
@@ -114,6 +115,9 @@ fn merge_update(
         .as_ref()
         .or(i.s3_destination_update.as_ref());
     if let Some(merged) = opensearch::update(current, i) {
+        return merged;
+    }
+    if let Some(merged) = redshift::update(current, i) {
         return merged;
     }
     if let Some(merged) = splunk::update(current, i, allow_http) {

@@ -121,11 +121,11 @@ async fn requests_are_validated_with_aws_messages() {
         "Prefix": "data/!{timestamp:yyyy}/"}});
     let e = h.err("CreateDeliveryStream", body).await;
     assert_eq!(e.message, "Ths supplied prefix(es) do not satisfy the following constraint: ErrorOutputPrefix cannot be null or empty when Prefix contains expressions");
-    let body = json!({"DeliveryStreamName": "s", "RedshiftDestinationConfiguration": {}});
+    let body = json!({"DeliveryStreamName": "s", "SnowflakeDestinationConfiguration": {}});
     let e = h.err("CreateDeliveryStream", body).await;
     assert!(
         e.message
-            .contains("Redshift destination is not supported by Spate yet"),
+            .contains("Snowflake destination is not supported by Spate yet"),
         "{}",
         e.message
     );

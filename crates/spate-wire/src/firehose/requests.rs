@@ -189,6 +189,37 @@ pub struct OpenSearchDestination {
     pub document_id_options: Option<Struct<DocumentIdOptions>>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CopyCommand {
+    pub data_table_name: Option<Str>,
+    pub data_table_columns: Option<Str>,
+    pub copy_options: Option<Str>,
+}
+
+/// `RedshiftDestinationConfiguration` and `RedshiftDestinationUpdate` (whose S3 members are
+/// `S3Update` and `S3BackupUpdate`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RedshiftDestination {
+    #[serde(rename = "RoleARN")]
+    pub role_arn: Option<Str>,
+    #[serde(rename = "ClusterJDBCURL")]
+    pub cluster_jdbcurl: Option<Str>,
+    pub copy_command: Option<Struct<CopyCommand>>,
+    pub username: Option<Str>,
+    pub password: Option<Str>,
+    pub retry_options: Option<Struct<RetryOptions>>,
+    pub s3_configuration: Option<Struct<S3Configuration>>,
+    pub s3_update: Option<Struct<S3Configuration>>,
+    pub processing_configuration: Option<Struct<ProcessingConfiguration>>,
+    pub s3_backup_mode: Option<Str>,
+    pub s3_backup_configuration: Option<Struct<S3Configuration>>,
+    pub s3_backup_update: Option<Struct<S3Configuration>>,
+    pub cloud_watch_logging_options: Option<Struct<CloudWatchLoggingOptions>>,
+    pub secrets_manager_configuration: Option<Struct<SecretsManagerConfiguration>>,
+}
+
 /// `SplunkDestinationConfiguration` and `SplunkDestinationUpdate` (whose S3 member is
 /// `S3Update`).
 #[derive(Debug, Default, Deserialize)]
@@ -259,7 +290,7 @@ pub struct CreateDeliveryStreamInput {
     pub msk_source_configuration: Option<IgnoredAny>,
     pub database_source_configuration: Option<IgnoredAny>,
     // Destinations Spate does not deliver to yet: recognised so the answer can name them.
-    pub redshift_destination_configuration: Option<IgnoredAny>,
+    pub redshift_destination_configuration: Option<Struct<RedshiftDestination>>,
     pub elasticsearch_destination_configuration: Option<Struct<OpenSearchDestination>>,
     pub amazonopensearchservice_destination_configuration: Option<Struct<OpenSearchDestination>>,
     pub splunk_destination_configuration: Option<Struct<SplunkDestination>>,
@@ -321,7 +352,7 @@ pub struct UpdateDestinationInput {
     pub destination_id: Option<Str>,
     pub s3_destination_update: Option<Struct<S3Configuration>>,
     pub extended_s3_destination_update: Option<Struct<S3Configuration>>,
-    pub redshift_destination_update: Option<IgnoredAny>,
+    pub redshift_destination_update: Option<Struct<RedshiftDestination>>,
     pub elasticsearch_destination_update: Option<Struct<OpenSearchDestination>>,
     pub amazonopensearchservice_destination_update: Option<Struct<OpenSearchDestination>>,
     pub splunk_destination_update: Option<Struct<SplunkDestination>>,

@@ -205,6 +205,41 @@ pub struct DestinationDescription {
         Option<OpenSearchDestinationDescription>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub splunk_destination_description: Option<SplunkDestinationDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redshift_destination_description: Option<RedshiftDestinationDescription>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CopyCommandOut {
+    pub data_table_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_table_columns: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_options: Option<String>,
+}
+
+/// `RedshiftDestinationDescription` (no Password: AWS never shows it).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RedshiftDestinationDescription {
+    #[serde(rename = "RoleARN")]
+    pub role_arn: String,
+    #[serde(rename = "ClusterJDBCURL")]
+    pub cluster_jdbcurl: String,
+    pub copy_command: CopyCommandOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub retry_options: RetryOptionsOut,
+    pub s3_destination_description: S3DestinationDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_configuration: Option<ProcessingConfigurationOut>,
+    pub s3_backup_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_backup_description: Option<S3DestinationDescription>,
+    pub cloud_watch_logging_options: CloudWatchLoggingOptionsOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_manager_configuration: Option<SecretsManagerConfigurationOut>,
 }
 
 /// `SplunkDestinationDescription`.

@@ -4,6 +4,7 @@
 mod channel;
 mod documents;
 mod opensearch;
+mod redshift;
 mod send;
 mod splunk;
 
@@ -138,6 +139,8 @@ struct Batch {
     /// time spent waiting for acknowledgements since the first failure.
     hec_failure: Option<crate::delivery::hec::HecError>,
     ack_waited: Duration,
+    /// Redshift: the batch's intermediate objects and manifest, written once.
+    staged: Option<redshift::Staged>,
 }
 
 impl Worker {
@@ -302,6 +305,7 @@ impl Worker {
             Destination::Http(http) => self.post(stream, http).await,
             Destination::OpenSearch(os) => self.bulk(stream, os).await,
             Destination::Splunk(splunk) => self.hec(stream, splunk).await,
+            Destination::Redshift(r) => self.copy(stream, r).await,
         };
         let committed = match delivered {
             Ok(()) => self.commit().await,
@@ -345,7 +349,10 @@ impl Worker {
         let ms = config.retry_initial_ms.saturating_mul(1 << doublings);
         match destination {
             Destination::S3 { .. } => Duration::from_millis(ms.min(config.retry_max_ms)),
-            Destination::Http(_) | Destination::OpenSearch(_) | Destination::Splunk(_) => {
+            Destination::Http(_)
+            | Destination::OpenSearch(_)
+            | Destination::Splunk(_)
+            | Destination::Redshift(_) => {
                 let ms = ms.min(HTTP_RETRY_MAX_MS) as f64;
                 Duration::from_millis((ms * jitter()) as u64)
             }

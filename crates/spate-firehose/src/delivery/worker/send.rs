@@ -104,6 +104,16 @@ impl Worker {
         stream: &DeliveryStreamRecord,
         destination: &S3Destination,
     ) -> Result<(), String> {
+        self.write_objects(stream, destination).await.map(|_| ())
+    }
+
+    /// Writes the buffer's objects (one per dynamic partition; none when every record was
+    /// dropped or failed) and the source-record backup; the objects written.
+    pub(super) async fn write_objects(
+        &mut self,
+        stream: &DeliveryStreamRecord,
+        destination: &S3Destination,
+    ) -> Result<Vec<PutObject>, String> {
         let processing = destination.processing.as_ref();
         let processors = processing.map(Processors::of).transpose()?.flatten();
         let objects = match processors {
@@ -120,6 +130,7 @@ impl Worker {
         };
         // Every record may have been dropped or failed: then there is no object. Dynamic
         // partitions' objects are written a few at a time.
+        let written = objects.clone();
         let mut objects = objects.into_iter().peekable();
         while objects.peek().is_some() {
             let mut writes = tokio::task::JoinSet::new();
@@ -141,10 +152,10 @@ impl Worker {
             .filter(|_| destination.backup_enabled);
         if let Some(backup) = backup {
             let object = self.object(stream, backup).await?;
-            let written = self.objects.put(object).await;
-            written.map_err(|e| format!("writing the backup copy: {e}"))?;
+            let copied = self.objects.put(object).await;
+            copied.map_err(|e| format!("writing the backup copy: {e}"))?;
         }
-        Ok(())
+        Ok(written)
     }
 
     /// The buffer transformed by `processors`, once per batch (kept across retries).
