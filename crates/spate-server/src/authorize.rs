@@ -1,6 +1,6 @@
 //! Authorization of AWS JSON requests once their signature is verified: the action is the
 //! service's IAM prefix and the operation (`kinesis:PutRecord`), the resource the ARN the request
-//! names (StreamARN, ConsumerARN, QueueARN, or a StreamName / DeliveryStreamName made into an
+//! names (StreamARN, ConsumerARN, QueueARN, ChannelARN, or a StreamName / DeliveryStreamName made into an
 //! ARN; otherwise `*`), decided by `spate_auth::policy` under the principal's identity policy and
 //! the resource's policy (PutResourcePolicy).
 
@@ -25,6 +25,8 @@ struct Named {
     consumer_arn: Option<String>,
     #[serde(rename = "QueueARN")]
     queue_arn: Option<String>,
+    #[serde(rename = "ChannelARN")]
+    channel_arn: Option<String>,
     #[serde(rename = "StreamARN")]
     stream_arn: Option<String>,
     #[serde(rename = "ResourceARN")]
@@ -38,7 +40,8 @@ struct Named {
 pub(crate) fn resource_of(options: &ServerOptions, body: &[u8]) -> String {
     let named: Named = serde_json::from_slice(body).unwrap_or_default();
     let (region, account) = (&options.region, &options.account_id);
-    if let Some(arn) = named.consumer_arn.or(named.queue_arn).or(named.stream_arn) {
+    let named_arn = named.consumer_arn.or(named.queue_arn).or(named.channel_arn);
+    if let Some(arn) = named_arn.or(named.stream_arn) {
         return arn;
     }
     if let Some(arn) = named.resource_arn {
@@ -177,6 +180,11 @@ mod tests {
         assert_eq!(
             resource_of(&options, br#"{"StreamARN":"arn:x","StreamName":"s"}"#),
             "arn:x"
+        );
+        let channel = br#"{"ChannelARN":"arn:aws:kinesis:us-east-1:000000000000:channel/id"}"#;
+        assert_eq!(
+            resource_of(&options, channel),
+            "arn:aws:kinesis:us-east-1:000000000000:channel/id"
         );
         assert_eq!(resource_of(&options, b"{}"), "*");
         assert_eq!(resource_of(&options, b"not json"), "*");
