@@ -25,9 +25,13 @@ def free_port() -> int:
 
 
 class PostgreSQL:
-    def __init__(self) -> None:
+    """`tls`: a directory with `cert.pem` and `key.pem` (as `spate cert generate` writes them):
+    the server then takes TLS connections only."""
+
+    def __init__(self, tls: Path | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="spate-pg-", dir="/tmp"))
         self.port = free_port()
+        self.tls = tls
 
     def _as_postgres(self, *command: str, **kw) -> subprocess.CompletedProcess:
         if os.geteuid() == 0:
@@ -44,8 +48,30 @@ class PostgreSQL:
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "scram-sha-256",
                           f"--pwfile={pwfile}", "--no-sync")
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        if self.tls is not None:
+            options += self._tls_only(data)
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
         return self
+
+    def _tls_only(self, data: Path) -> str:
+        """Copies the certificate and key in (the key must be the server user's, mode 0600) and
+        lets TCP clients in over TLS only (`hostssl`)."""
+        for name in ("cert.pem", "key.pem"):
+            target = self.dir / name
+            shutil.copy(self.tls / name, target)
+            target.chmod(0o600)
+            if os.geteuid() == 0:
+                shutil.chown(target, "postgres", "postgres")
+        hba = data / "pg_hba.conf"
+        lines = [("hostssl" + line[4:]) if line.startswith("host ") else line for line in self._read(hba).splitlines()]
+        self._write(hba, "\n".join(lines) + "\n")
+        return f" -c ssl=on -c ssl_cert_file={self.dir / 'cert.pem'} -c ssl_key_file={self.dir / 'key.pem'}"
+
+    def _read(self, path: Path) -> str:
+        return self._as_postgres("cat", str(path)).stdout
+
+    def _write(self, path: Path, text: str) -> None:
+        self._as_postgres("tee", str(path), input=text)
 
     def stop(self) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 import time
 import uuid
 
@@ -16,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from postgres import PASSWORD, SUPERUSER, PostgreSQL
-from spate_support import ServerFactory
+from spate_support import ServerFactory, spate_bin
 
 ROLE = "arn:aws:iam::000000000000:role/firehose"
 
@@ -155,3 +156,29 @@ def test_a_copy_waiting_on_a_lock_survives_kill_9(factory, pg, buckets):
         lock.kill()
         lock.wait()
     assert wait(lambda: pg.sql(f"SELECT id FROM {t} ORDER BY id")) == [["1"], ["2"]]
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pg-certs")
+    subprocess.run([spate_bin(), "cert", "generate", "--dir", str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_tls_to_the_database_trusts_the_ca_bundle_and_refuses_an_unknown_issuer(factory, buckets, certificates):
+    pg = PostgreSQL(tls=certificates).start()
+    try:
+        trusted = factory("memory", extra_args=["--buckets-dir", str(buckets), "--ca-bundle", str(certificates / "ca.pem")])
+        untrusted = factory("memory", extra_args=["--buckets-dir", str(buckets)])
+        t = table(pg, "id integer")
+        url = f"{pg.jdbc_url}?ssl=true"
+        ok = create(trusted.client("firehose"), pg, t, ClusterJDBCURL=url)
+        put(trusted.client("firehose"), ok, [b'{"id": 1}'])
+        assert wait(lambda: pg.sql(f"SELECT id FROM {t}")) == [["1"]]
+        refused = create(untrusted.client("firehose"), pg, t, ClusterJDBCURL=url, RetryOptions={"DurationInSeconds": 0})
+        put(untrusted.client("firehose"), refused, [b'{"id": 2}'])
+        wait(lambda: files(buckets, f"{refused}/errors/manifests/"))
+        assert "certificate" in untrusted.stderr_text().lower()
+        assert pg.sql(f"SELECT id FROM {t}") == [["1"]]
+    finally:
+        pg.stop()

@@ -3,7 +3,7 @@
 //! one transaction, so a batch lands whole or not at all. PostgreSQL's errors become Firehose's
 //! Redshift error codes.
 
-use super::jdbc::Target;
+use super::jdbc::{Target, TlsMode};
 use super::options::CopyOptions;
 use super::rows::{self, Column, Row, Step};
 use super::{LoadError, RedshiftDestination};
@@ -54,7 +54,7 @@ fn pg_error(e: tokio_postgres::Error) -> LoadError {
     };
     let cause = match e.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => e.to_string(),
+        None => spate_outbound::describe(&e),
     };
     LoadError::new(code, format!("{} ({cause})", message_of(code)))
 }
@@ -79,6 +79,7 @@ fn quoted(name: &str) -> String {
 async fn connect(
     d: &RedshiftDestination,
     target: &Target,
+    tls: super::tls::Rustls,
 ) -> Result<tokio_postgres::Client, LoadError> {
     let mut config = tokio_postgres::Config::new();
     config
@@ -86,14 +87,16 @@ async fn connect(
         .port(target.port)
         .dbname(&target.database)
         .user(d.username.as_deref().unwrap_or_default())
-        .connect_timeout(CONNECT_TIMEOUT);
+        .connect_timeout(CONNECT_TIMEOUT)
+        .ssl_mode(match target.tls {
+            TlsMode::Disable => tokio_postgres::config::SslMode::Disable,
+            TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            TlsMode::Require => tokio_postgres::config::SslMode::Require,
+        });
     if let Some(password) = &d.password {
         config.password(password);
     }
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(pg_error)?;
+    let (client, connection) = config.connect(tls).await.map_err(pg_error)?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("Redshift (PostgreSQL) connection ended: {e}");
@@ -213,13 +216,16 @@ fn csv(rows: &[Row]) -> Bytes {
 /// loaded.
 pub async fn load(
     d: &RedshiftDestination,
+    trust: &spate_outbound::Trust,
     options: &CopyOptions,
     objects: &[Bytes],
     paths: Option<&[Vec<Step>]>,
 ) -> Result<usize, LoadError> {
     let target = super::jdbc::parse(&d.jdbc_url)
         .map_err(|e| LoadError::new("Redshift.ConnectionFailed", e))?;
-    let mut client = connect(d, &target).await?;
+    let tls = super::tls::Rustls::new(trust)
+        .map_err(|e| LoadError::new("Redshift.ConnectionFailed", e))?;
+    let mut client = connect(d, &target, tls).await?;
     let columns = columns_of(&client, d).await?;
     let rows = all_rows(objects, options, &columns, paths)?;
     let list: Vec<String> = columns.iter().map(|c| quoted(&c.name)).collect();

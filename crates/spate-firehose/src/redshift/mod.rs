@@ -10,6 +10,7 @@ pub mod load;
 pub mod model;
 pub mod options;
 pub mod rows;
+pub mod tls;
 
 pub use model::RedshiftDestination;
 

@@ -119,7 +119,10 @@ impl Worker {
         let copy_options = d.copy_options.as_deref().unwrap_or_default();
         let options = options::parse(copy_options).map_err(|e| format!("CopyOptions: {e}"))?;
         let loaded = match self.paths(&options.format).await {
-            Ok(paths) => load::load(d, &options, &staged.bodies, paths.as_deref()).await,
+            Ok(paths) => {
+                let trust = &self.registry.config.trust;
+                load::load(d, trust, &options, &staged.bodies, paths.as_deref()).await
+            }
             Err(e) => Err(e),
         };
         let Err(e) = loaded else {
