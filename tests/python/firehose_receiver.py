@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from loopback import LoopbackServer
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Delivery:
 
 
 @dataclass
-class Receiver:
+class Receiver(LoopbackServer):
     server: ThreadingHTTPServer | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -36,34 +37,6 @@ class Receiver:
     script: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tls: bool = False
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"{'https' if self.tls else 'http'}://{host}:{port}"
-
-    def start(self, tls: "ssl.SSLContext | None" = None) -> "Receiver":
-        """Listens on a free loopback port; with `tls`, speaks HTTPS with that context."""
-        self.tls = tls is not None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
-                receiver.handle(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
     def check(self, condition: bool, what: str) -> None:
         if not condition:
@@ -105,12 +78,7 @@ class Receiver:
         with self.lock:
             self.deliveries.append(Delivery(handler.path, headers, request_id,
                                             document.get("timestamp", 0), records, status, success))
-        payload = json.dumps(body).encode() if not isinstance(body, bytes) else body
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+        self.answer(handler, status, body)
 
     def accepted(self) -> list[Delivery]:
         with self.lock:

@@ -11,7 +11,9 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from loopback import LoopbackServer
 
 
 @dataclass
@@ -21,7 +23,8 @@ class Bulk:
 
 
 @dataclass
-class Cluster:
+class Cluster(LoopbackServer):
+    content_type = "application/json; charset=UTF-8"
     server: ThreadingHTTPServer | None = None
     indices: dict[str, dict[str, dict]] = field(default_factory=dict)
     requests: list[Bulk] = field(default_factory=list)
@@ -32,43 +35,11 @@ class Cluster:
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=itertools.count)
 
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
-
-    def start(self) -> "Cluster":
-        cluster = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
-                cluster.handle(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
     def documents(self, index: str | None = None) -> dict[str, dict]:
         with self.lock:
             if index is not None:
                 return dict(self.indices.get(index, {}))
             return {f"{i}/{d}": doc for i, docs in self.indices.items() for d, doc in docs.items()}
-
-    def answer(self, handler, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
 
     def parse(self, body: bytes) -> list[tuple[str, dict, bytes]]:
         lines = body.split(b"\n")

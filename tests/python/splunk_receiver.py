@@ -14,7 +14,9 @@ import json
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from loopback import LoopbackServer
 
 
 @dataclass
@@ -27,7 +29,8 @@ class Send:
 
 
 @dataclass
-class Collector:
+class Collector(LoopbackServer):
+    content_type = "application/json; charset=UTF-8"
     token: str = "00000000-0000-0000-0000-000000000000"
     acknowledge: bool = True
     server: ThreadingHTTPServer | None = None
@@ -38,42 +41,9 @@ class Collector:
     next_ack: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address
-        return f"http://{host}:{port}"
-
-    def start(self) -> "Collector":
-        collector = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
-                collector.handle(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
     def raw_text(self) -> bytes:
         with self.lock:
             return b"".join(s.body for s in self.sends if s.endpoint == "raw")
-
-    @staticmethod
-    def answer(handler, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
 
     def handle(self, handler) -> None:
         url = urllib.parse.urlsplit(handler.path)

@@ -8,7 +8,7 @@ use crate::model::{
 };
 use spate_wire::firehose::{
     BufferingHints, CloudWatchLoggingOptions, EncryptionConfiguration, ProcessingConfiguration,
-    S3Configuration,
+    S3Configuration, SecretsManagerConfiguration,
 };
 use spate_wire::validate::Validator;
 use spate_wire::ApiError;
@@ -87,6 +87,35 @@ fn validate_location(v: &mut Validator, c: &S3Configuration, parent: &str, requi
     v.length(text(&c.prefix), &path(parent, "prefix"), 0, 1024);
     let error_prefix = text(&c.error_output_prefix);
     v.length(error_prefix, &path(parent, "errorOutputPrefix"), 0, 1024);
+}
+
+/// The members the destinations other than S3 share, each in its own shape: the bucket
+/// (S3Configuration when created, S3Update when updated), processing, logging, Secrets Manager.
+pub(super) struct Shared<'a> {
+    pub s3_configuration: Option<&'a S3Configuration>,
+    pub s3_update: Option<&'a S3Configuration>,
+    pub processing: Option<&'a ProcessingConfiguration>,
+    pub logging: Option<&'a CloudWatchLoggingOptions>,
+    pub secrets_manager: Option<&'a SecretsManagerConfiguration>,
+}
+
+pub(super) fn validate_shared(v: &mut Validator, shared: Shared<'_>, parent: &str) {
+    if let Some(b) = shared.s3_configuration {
+        validate(v, b, &path(parent, "s3Configuration"), true);
+    }
+    if let Some(b) = shared.s3_update {
+        validate(v, b, &path(parent, "s3Update"), false);
+    }
+    if let Some(p) = shared.processing {
+        validate_processing(v, p, &path(parent, "processingConfiguration"));
+    }
+    if let Some(l) = shared.logging {
+        validate_logging(v, l, &path(parent, "cloudWatchLoggingOptions"));
+    }
+    if let Some(m) = shared.secrets_manager {
+        let member = path(parent, "secretsManagerConfiguration.enabled");
+        v.required(&m.enabled, &member);
+    }
 }
 
 pub(super) fn validate_logging(v: &mut Validator, l: &CloudWatchLoggingOptions, at: &str) {

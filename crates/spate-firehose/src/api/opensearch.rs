@@ -67,18 +67,17 @@ pub fn validate(v: &mut Validator, given: &Given<'_>, create: bool, allow_http: 
         &path(parent, "s3BackupMode"),
         &["FailedDocumentsOnly", "AllDocuments"],
     );
-    if let Some(b) = &c.s3_configuration {
-        s3::validate(v, b, &path(parent, "s3Configuration"), true);
-    }
-    if let Some(b) = &c.s3_update {
-        s3::validate(v, b, &path(parent, "s3Update"), false);
-    }
-    if let Some(p) = &c.processing_configuration {
-        s3::validate_processing(v, p, &path(parent, "processingConfiguration"));
-    }
-    if let Some(l) = &c.cloud_watch_logging_options {
-        s3::validate_logging(v, l, &path(parent, "cloudWatchLoggingOptions"));
-    }
+    s3::validate_shared(
+        v,
+        s3::Shared {
+            s3_configuration: c.s3_configuration.as_deref(),
+            s3_update: c.s3_update.as_deref(),
+            processing: c.processing_configuration.as_deref(),
+            logging: c.cloud_watch_logging_options.as_deref(),
+            secrets_manager: None,
+        },
+        parent,
+    );
     if let Some(d) = &c.document_id_options {
         let at = path(parent, "documentIdOptions.defaultDocumentIdFormat");
         v.required(&d.default_document_id_format, &at);

@@ -70,27 +70,24 @@ pub fn validate(v: &mut Validator, c: &Config, parent: &str, create: bool) {
 
 /// The S3, processing, logging and Secrets Manager members.
 fn validate_parts(v: &mut Validator, c: &Config, parent: &str) {
+    s3::validate_shared(
+        v,
+        s3::Shared {
+            s3_configuration: c.s3_configuration.as_deref(),
+            s3_update: c.s3_update.as_deref(),
+            processing: c.processing_configuration.as_deref(),
+            logging: c.cloud_watch_logging_options.as_deref(),
+            secrets_manager: c.secrets_manager_configuration.as_deref(),
+        },
+        parent,
+    );
     for (b, member, required) in [
-        (&c.s3_configuration, "s3Configuration", true),
-        (&c.s3_update, "s3Update", false),
         (&c.s3_backup_configuration, "s3BackupConfiguration", true),
         (&c.s3_backup_update, "s3BackupUpdate", false),
     ] {
         if let Some(b) = b {
             s3::validate(v, b, &path(parent, member), required);
         }
-    }
-    if let Some(p) = &c.processing_configuration {
-        s3::validate_processing(v, p, &path(parent, "processingConfiguration"));
-    }
-    if let Some(l) = &c.cloud_watch_logging_options {
-        s3::validate_logging(v, l, &path(parent, "cloudWatchLoggingOptions"));
-    }
-    if let Some(m) = &c.secrets_manager_configuration {
-        v.required(
-            &m.enabled,
-            &path(parent, "secretsManagerConfiguration.enabled"),
-        );
     }
 }
 

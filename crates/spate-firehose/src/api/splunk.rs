@@ -50,24 +50,17 @@ pub fn validate(v: &mut Validator, c: &Config, parent: &str, create: bool) {
             60,
         );
     }
-    if let Some(b) = &c.s3_configuration {
-        s3::validate(v, b, &path(parent, "s3Configuration"), true);
-    }
-    if let Some(b) = &c.s3_update {
-        s3::validate(v, b, &path(parent, "s3Update"), false);
-    }
-    if let Some(p) = &c.processing_configuration {
-        s3::validate_processing(v, p, &path(parent, "processingConfiguration"));
-    }
-    if let Some(l) = &c.cloud_watch_logging_options {
-        s3::validate_logging(v, l, &path(parent, "cloudWatchLoggingOptions"));
-    }
-    if let Some(m) = &c.secrets_manager_configuration {
-        v.required(
-            &m.enabled,
-            &path(parent, "secretsManagerConfiguration.enabled"),
-        );
-    }
+    s3::validate_shared(
+        v,
+        s3::Shared {
+            s3_configuration: c.s3_configuration.as_deref(),
+            s3_update: c.s3_update.as_deref(),
+            processing: c.processing_configuration.as_deref(),
+            logging: c.cloud_watch_logging_options.as_deref(),
+            secrets_manager: c.secrets_manager_configuration.as_deref(),
+        },
+        parent,
+    );
 }
 
 /// A new destination from a create shape (validated already). `allow_http`: the operator

@@ -3,11 +3,10 @@
 //! with FIREHOSE_DEFAULT document ids, an `_id` that stays the same across attempts; the
 //! answer judged item by item (`errors: true` means some items failed, each with its status).
 
+use super::http::{exchange, ExchangeError, HttpClient};
 use crate::model::Rotation;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 use std::time::Duration;
 
 /// How long one bulk request may take.
@@ -119,13 +118,13 @@ pub fn outcomes(body: &[u8], count: usize) -> Result<Vec<Outcome>, String> {
 
 /// POSTs bulk requests (http or https, trusting `--ca-bundle`).
 pub struct BulkClient {
-    client: Client<spate_outbound::Connector, Full<Bytes>>,
+    client: HttpClient,
 }
 
 impl BulkClient {
     pub fn new(trust: &spate_outbound::Trust) -> Result<BulkClient, String> {
         Ok(BulkClient {
-            client: Client::builder(TokioExecutor::new()).build(trust.connector()?),
+            client: super::http::client(trust)?,
         })
     }
 
@@ -135,23 +134,15 @@ impl BulkClient {
             .header("content-type", "application/x-ndjson")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("{endpoint}: {e}"))?;
-        let answer = tokio::time::timeout(BULK_TIMEOUT, async {
-            let response = self.client.request(request).await.map_err(|e| {
-                format!(
-                    "the cluster could not be reached: {}",
-                    spate_outbound::describe(&e)
-                )
-            })?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), BULK_RESPONSE_MAX_BYTES)
-                .collect()
-                .await
-                .map_err(|e| format!("reading the bulk answer: {e}"))?
-                .to_bytes();
-            Ok::<_, String>((status, body))
+        let answer = exchange(&self.client, request, BULK_TIMEOUT, BULK_RESPONSE_MAX_BYTES).await;
+        answer.map_err(|e| match e {
+            ExchangeError::Request(e) => format!(
+                "the cluster could not be reached: {}",
+                spate_outbound::describe(&e)
+            ),
+            ExchangeError::Body { why, .. } => format!("reading the bulk answer: {why}"),
+            ExchangeError::Timeout(t) => format!("no answer within {t:?}"),
         })
-        .await;
-        answer.map_err(|_| format!("no answer within {BULK_TIMEOUT:?}"))?
     }
 }
 

@@ -5,11 +5,10 @@
 //! `true` or HECAcknowledgmentTimeoutInSeconds passes. Failures carry the error codes and
 //! texts of Firehose's developer guide ("Splunk data delivery errors").
 
+use super::http::{exchange, ExchangeError, HttpClient};
 use crate::model::{HecEndpointType, SplunkDestination};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -131,7 +130,7 @@ pub fn judge_ack(status: u16, body: &[u8], ack_id: u64) -> Result<bool, HecError
 
 /// Talks to collectors (http or https, trusting `--ca-bundle`) on one request channel.
 pub struct HecClient {
-    client: Client<spate_outbound::Connector, Full<Bytes>>,
+    client: HttpClient,
     channel: String,
 }
 
@@ -145,7 +144,7 @@ pub struct Attempt {
 impl HecClient {
     pub fn new(trust: &spate_outbound::Trust) -> Result<HecClient, String> {
         Ok(HecClient {
-            client: Client::builder(TokioExecutor::new()).build(trust.connector()?),
+            client: super::http::client(trust)?,
             channel: crate::ids::uuid_v4(),
         })
     }
@@ -233,27 +232,15 @@ impl HecClient {
         let request = request
             .body(Full::new(body))
             .map_err(|e| HecError::new("Splunk.InvalidEndpoint", format!("{}: {e}", d.endpoint)))?;
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(connection_error)?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), ANSWER_MAX_BYTES)
-                .collect()
-                .await
-                .map_err(|e| {
-                    HecError::new(
-                        "Splunk.ConnectionClosed",
-                        format!("{}: {e}", message_of("Splunk.ConnectionClosed")),
-                    )
-                })?
-                .to_bytes();
-            Ok::<_, HecError>((status, body))
+        let answer = exchange(&self.client, request, REQUEST_TIMEOUT, ANSWER_MAX_BYTES).await;
+        answer.map_err(|e| match e {
+            ExchangeError::Request(e) => connection_error(e),
+            ExchangeError::Body { why, .. } => {
+                let closed = message_of("Splunk.ConnectionClosed");
+                HecError::new("Splunk.ConnectionClosed", format!("{closed}: {why}"))
+            }
+            ExchangeError::Timeout(_) => HecError::of("Splunk.ConnectionTimeout"),
         })
-        .await;
-        answer.map_err(|_| HecError::of("Splunk.ConnectionTimeout"))?
     }
 }
 

@@ -63,17 +63,62 @@ struct CommonAttributes<'a> {
     common_attributes: std::collections::BTreeMap<&'a str, &'a str>,
 }
 
+/// Why a request got no (whole) answer.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// The request could not be made (connection, TLS, closed early).
+    Request(hyper_util::client::legacy::Error),
+    /// The answer (with this status) broke off or was larger than the limit.
+    Body { status: u16, why: String },
+    /// No whole answer within the timeout.
+    Timeout(Duration),
+}
+
+/// The client every HTTP destination uses (http or https with Spate's trust).
+pub type HttpClient = Client<spate_outbound::Connector, Full<Bytes>>;
+
+pub fn client(trust: &spate_outbound::Trust) -> Result<HttpClient, String> {
+    Ok(Client::builder(TokioExecutor::new()).build(trust.connector()?))
+}
+
+/// Sends `request` and reads at most `max_bytes` of the answer, all within `timeout`: the
+/// status and body.
+pub async fn exchange(
+    client: &HttpClient,
+    request: hyper::Request<Full<Bytes>>,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<(u16, Bytes), ExchangeError> {
+    let answer = tokio::time::timeout(timeout, async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(ExchangeError::Request)?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), max_bytes)
+            .collect()
+            .await
+            .map_err(|e| ExchangeError::Body {
+                status,
+                why: e.to_string(),
+            })?
+            .to_bytes();
+        Ok((status, body))
+    })
+    .await;
+    answer.map_err(|_| ExchangeError::Timeout(timeout))?
+}
+
 pub struct HttpSender {
-    client: Client<spate_outbound::Connector, Full<Bytes>>,
+    client: HttpClient,
 }
 
 impl HttpSender {
     /// A client for `https://` endpoints (rustls; the system's roots and `--ca-bundle`) that
     /// also speaks plain `http://` for endpoints the operator allowed.
     pub fn new(trust: &spate_outbound::Trust) -> Result<HttpSender, String> {
-        let https = trust.connector()?;
         Ok(HttpSender {
-            client: Client::builder(TokioExecutor::new()).build(https),
+            client: client(trust)?,
         })
     }
 
@@ -83,24 +128,24 @@ impl HttpSender {
         request: hyper::Request<Full<Bytes>>,
         request_id: &str,
     ) -> Result<(), PostError> {
-        let answer = tokio::time::timeout(RESPONSE_TIMEOUT, async {
-            let response = self.client.request(request).await.map_err(|e| {
-                PostError::Retriable(format!(
+        let answer = exchange(&self.client, request, RESPONSE_TIMEOUT, RESPONSE_MAX_BYTES).await;
+        let (status, body) = match answer {
+            Ok(answer) => answer,
+            // A body that broke off is judged as an empty one.
+            Err(ExchangeError::Body { status, .. }) => return judge(status, b"", request_id),
+            Err(ExchangeError::Request(e)) => {
+                return Err(PostError::Retriable(format!(
                     "the endpoint could not be reached: {}",
                     spate_outbound::describe(&e)
+                )))
+            }
+            Err(ExchangeError::Timeout(_)) => {
+                return Err(PostError::Retriable(
+                    "the endpoint did not answer within 180 s".into(),
                 ))
-            })?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), RESPONSE_MAX_BYTES)
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            Ok::<_, PostError>((status, body))
-        })
-        .await
-        .map_err(|_| PostError::Retriable("the endpoint did not answer within 180 s".into()))??;
-        judge(answer.0, &answer.1, request_id)
+            }
+        };
+        judge(status, &body, request_id)
     }
 }
 

@@ -227,7 +227,15 @@ pub async fn load(
         .map_err(|e| LoadError::new("Redshift.ConnectionFailed", e))?;
     let mut client = connect(d, &target, tls).await?;
     let columns = columns_of(&client, d).await?;
-    let rows = all_rows(objects, options, &columns, paths)?;
+    // Decompressing and parsing a buffer (up to 128 MiB) is CPU work: off the async threads.
+    let (objects, options, paths) = (objects.to_vec(), options.clone(), paths.map(<[_]>::to_vec));
+    let names = columns.clone();
+    let (body, loaded) = tokio::task::spawn_blocking(move || {
+        let rows = all_rows(&objects, &options, &names, paths.as_deref())?;
+        Ok::<_, LoadError>((csv(&rows), rows.len()))
+    })
+    .await
+    .map_err(|e| LoadError::new("InternalError", format!("preparing the rows: {e}")))??;
     let list: Vec<String> = columns.iter().map(|c| quoted(&c.name)).collect();
     let statement = format!(
         "COPY {} ({}) FROM STDIN WITH (FORMAT csv)",
@@ -237,8 +245,8 @@ pub async fn load(
     let tx = client.transaction().await.map_err(pg_error)?;
     let sink = tx.copy_in(&statement).await.map_err(pg_error)?;
     futures_util::pin_mut!(sink);
-    sink.send(csv(&rows)).await.map_err(pg_error)?;
+    sink.send(body).await.map_err(pg_error)?;
     sink.as_mut().finish().await.map_err(pg_error)?;
     tx.commit().await.map_err(pg_error)?;
-    Ok(rows.len())
+    Ok(loaded)
 }

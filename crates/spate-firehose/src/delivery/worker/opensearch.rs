@@ -38,20 +38,29 @@ impl Worker {
             return self.back_up_documents(stream, os, &pending, &reason).await;
         }
         if !pending.is_empty() {
-            let names: Vec<String> = pending
+            // Each document is parsed and written on one line: CPU work, off the async threads.
+            let owned: Vec<(Option<String>, String, Vec<u8>)> = pending
                 .iter()
-                .map(|d| index_name(&os.index_name, os.rotation, d.arrival_ms))
-                .collect();
-            let documents: Vec<Document<'_>> = pending
-                .iter()
-                .zip(&names)
-                .map(|(d, index)| Document {
-                    id: os.firehose_document_ids.then_some(d.key.as_str()),
-                    index,
-                    data: &d.data,
+                .map(|d| {
+                    let id = os.firehose_document_ids.then(|| d.key.clone());
+                    let index = index_name(&os.index_name, os.rotation, d.arrival_ms);
+                    (id, index, d.data.clone())
                 })
                 .collect();
-            let body = bulk_body(&documents, os.type_name.as_deref());
+            let type_name = os.type_name.clone();
+            let body = tokio::task::spawn_blocking(move || {
+                let documents: Vec<Document<'_>> = owned
+                    .iter()
+                    .map(|(id, index, data)| Document {
+                        id: id.as_deref(),
+                        index,
+                        data,
+                    })
+                    .collect();
+                bulk_body(&documents, type_name.as_deref())
+            })
+            .await
+            .map_err(|e| format!("preparing the bulk request: {e}"))?;
             let endpoint = os.cluster_endpoint.clone().unwrap_or_default();
             let answer = self.bulk_client()?.post(&endpoint, body).await;
             self.judge(&pending, answer);
