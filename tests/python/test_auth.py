@@ -279,3 +279,22 @@ def test_dynamodb_calls_are_authorized_on_the_table_arn(server):
     assert e.value.response["Error"]["Message"] == (
         f"User: arn:aws:iam::000000000000:user/bob is not authorized to perform: dynamodb:PutItem on resource: "
         f"arn:aws:dynamodb:us-east-1:000000000000:table/{name} because no identity-based policy allows the dynamodb:PutItem action")
+
+
+def test_glue_calls_are_authorized_on_glue_arns(server):
+    from spate_support import unique_name
+
+    db = unique_name("db").replace("-", "_")
+    alice = client(server, "glue")
+    alice.create_database(DatabaseInput={"Name": db})
+    alice.create_table(DatabaseName=db, TableInput={"Name": "t", "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "int"}]}})
+    bob = client(server, "glue", key="AKIDBOB", secret="bob-secret")
+    with pytest.raises(ClientError) as e:
+        bob.get_table(DatabaseName=db, Name="T")
+    assert code(e.value) == "AccessDeniedException"
+    assert e.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::000000000000:user/bob is not authorized to perform: glue:GetTable on resource: "
+        f"arn:aws:glue:us-east-1:000000000000:table/{db}/t because no identity-based policy allows the glue:GetTable action")
+    with pytest.raises(ClientError) as e:
+        bob.get_databases()
+    assert "glue:GetDatabases on resource: arn:aws:glue:us-east-1:000000000000:catalog" in e.value.response["Error"]["Message"]

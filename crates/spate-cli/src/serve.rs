@@ -55,6 +55,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
     firehose.set_invoker(Arc::new(FunctionRunner(lambda.clone())));
     let (queues_log, queues) = start_queues(&settings, &opened, &kinesis).await?;
     let dynamodb = start_dynamodb(&settings, &opened)?;
+    let glue = start_glue(&settings, &opened)?;
+    firehose.set_table_schemas(Arc::new(GlueTables(glue.clone())));
     check_exposure(&settings)?;
     let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
         .await
@@ -64,17 +66,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         Some(dir) => tracing::info!("data directory {}", dir.display()),
         None => tracing::warn!("running in memory: nothing survives a restart"),
     }
-    let scheme = if settings.server.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    lambda.functions.set_endpoint(format!("{scheme}://{addr}"));
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "spate listening on {scheme}://{addr}");
-        let _ = out.flush();
-    }
+    lambda.functions.set_endpoint(announce(&settings, addr));
     let mut background = spawn_background(&kinesis);
     background.push(spawn_firehose_ticks(&firehose));
     background.push(spawn_reloads(&settings.server));
@@ -90,6 +82,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .with_target(FirehoseApi::new(firehose.clone()))
         .with_target(FirehoseAdminApi::new(firehose.clone()))
         .with_target(spate_dynamodb::api::DynamoDbApi::new(dynamodb.clone()))
+        .with_target(spate_glue::api::GlueApi::new(glue.clone()))
         .with_rest(LambdaApi::new(lambda.clone()));
     spate_server::serve(listener, router, settings.server.clone(), shutdown_signal())
         .await
@@ -102,6 +95,20 @@ async fn serve(settings: Settings) -> Result<(), String> {
     log.shutdown();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prints the URL the server listens on (the line tests and scripts wait for) and returns it.
+fn announce(settings: &Settings, addr: std::net::SocketAddr) -> String {
+    let scheme = if settings.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let endpoint = format!("{scheme}://{addr}");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "spate listening on {endpoint}");
+    let _ = out.flush();
+    endpoint
 }
 
 /// Opens (recovers) the log and the Kinesis service over it.
@@ -265,6 +272,30 @@ impl spate_firehose::delivery::process::Invoke for FunctionRunner {
     }
 }
 
+/// Firehose's record format conversion reads its tables from the server's Glue catalog.
+struct GlueTables(Arc<spate_glue::Glue>);
+
+impl spate_firehose::convert::TableSchemas for GlueTables {
+    fn columns<'a>(
+        &'a self,
+        table: &'a spate_firehose::convert::TableRef,
+    ) -> spate_firehose::convert::ColumnsFuture<'a> {
+        Box::pin(async move {
+            let columns = self
+                .0
+                .table_columns(
+                    Some(&table.catalog_id),
+                    &table.database,
+                    &table.table,
+                    table.version_id.as_deref(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(columns.into_iter().map(|c| (c.name, c.type_text)).collect())
+        })
+    }
+}
+
 /// Kinesis Queues, their journals in their own log (`queues/` beside the Kinesis log).
 async fn start_queues(
     settings: &Settings,
@@ -305,6 +336,19 @@ fn start_dynamodb(
     };
     spate_dynamodb::DynamoDb::open(config, opened.catalog.clone())
         .map_err(|e| format!("DynamoDB: {e}"))
+}
+
+/// The Glue Data Catalog (databases, tables, table versions), from the catalog. Firehose reads
+/// record format conversion schemas from it.
+fn start_glue(
+    settings: &Settings,
+    opened: &crate::data_dir::Opened,
+) -> Result<Arc<spate_glue::Glue>, String> {
+    let config = spate_glue::GlueConfig {
+        region: settings.service.region.clone(),
+        account_id: settings.service.account_id.clone(),
+    };
+    spate_glue::Glue::open(config, opened.catalog.clone()).map_err(|e| format!("Glue: {e}"))
 }
 
 /// How often DynamoDB tables with TTL enabled are swept for expired items.

@@ -6,6 +6,7 @@
 //! * [`control`], [`ingest`]: the control plane and the put path, on domain values.
 //! * [`delivery`]: the delivery engine (buffer → compress → name → write → record progress).
 //! * [`api`]: the wire edge (`Firehose_20150804.*`, validation with AWS's messages).
+//! * [`convert`]: record format conversion, JSON to Parquet by a Glue table's columns.
 //! * [`channels`]: Kinesis channels (`Kinesis_20131202.*Channel`): the same engine behind
 //!   Kinesis's API, from a stream to S3.
 
@@ -13,6 +14,7 @@ pub mod api;
 pub mod channels;
 pub mod config;
 pub mod control;
+pub mod convert;
 pub mod delivery;
 pub mod errors;
 pub mod ids;

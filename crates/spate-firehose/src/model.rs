@@ -141,8 +141,11 @@ pub struct S3Destination {
     pub backup_enabled: bool,
     pub backup: Option<Box<S3Destination>>,
     pub dynamic_partitioning: Option<DynamicPartitioning>,
-    /// DataFormatConversionConfiguration as given (only a disabled one is accepted).
+    /// DataFormatConversionConfiguration's `Enabled` (true unless given false), and its other
+    /// members as given.
     pub format_conversion_enabled: Option<bool>,
+    #[serde(default)]
+    pub format_conversion: Option<crate::convert::model::FormatConversion>,
     pub file_extension: Option<String>,
     pub custom_time_zone: Option<String>,
 }
@@ -180,12 +183,19 @@ impl S3Destination {
         }
     }
 
-    /// The extension of delivered objects: FileExtension if given, else the format's.
+    /// The extension of delivered objects: FileExtension if given, else the format's
+    /// (`.parquet` for converted records).
     pub fn extension(&self) -> &str {
         match self.file_extension.as_deref() {
             Some(ext) if !ext.is_empty() => ext,
+            _ if self.converts() => ".parquet",
             _ => self.compression.extension(),
         }
+    }
+
+    /// Record format conversion is configured and enabled.
+    pub fn converts(&self) -> bool {
+        self.format_conversion_enabled == Some(true) && self.format_conversion.is_some()
     }
 }
 

@@ -136,6 +136,16 @@ impl Firehose {
     }
 
     /// Lets Lambda processors run the server's functions.
+    /// Where record format conversion reads Glue tables from.
+    pub fn set_table_schemas(&self, schemas: Arc<dyn crate::convert::TableSchemas>) {
+        let mut slot = self
+            .deliveries
+            .schemas
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *slot = Some(schemas);
+    }
+
     pub fn set_invoker(&self, invoker: Arc<dyn crate::delivery::process::Invoke>) {
         let mut slot = self
             .deliveries

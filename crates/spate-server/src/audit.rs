@@ -111,7 +111,8 @@ impl AuditLog {
             crate::authorize::namespace(call.service.target_prefix()),
             call.operation
         );
-        let resource = crate::authorize::resource_of(options, call.body);
+        let resource =
+            crate::authorize::resource_of(options, call.service.target_prefix(), call.body);
         self.record(&Entry {
             principal: &principal,
             action: &action,

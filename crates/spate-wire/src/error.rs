@@ -7,17 +7,23 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     AccessDenied,
+    /// Glue: a database or table of that name exists.
+    AlreadyExists,
     ConcurrentModification,
     /// DynamoDB: a write's ConditionExpression did not hold.
     ConditionalCheckFailed,
     /// DynamoDB: a TransactWriteItems condition failed (reasons in the body).
     TransactionCanceled,
     DryRunOperation,
+    /// Glue: the database, table or version named does not exist.
+    EntityNotFound,
     ExpiredIterator,
     ExpiredNextToken,
     IncompleteSignature,
     InternalFailure,
     InvalidArgument,
+    /// Glue's answer to a request it cannot serve as asked (its InvalidArgument).
+    InvalidInput,
     InvalidKmsResource,
     InvalidSignature,
     InvalidSource,
@@ -28,6 +34,8 @@ pub enum ErrorKind {
     ProvisionedThroughputExceeded,
     ResourceInUse,
     ResourceNotFound,
+    /// Glue: a quota on databases, tables or table versions is reached.
+    ResourceNumberLimitExceeded,
     Serialization,
     ServiceUnavailable,
     /// Firehose's throttling answer ("Slow down."), a server fault (503).
@@ -42,15 +50,18 @@ impl ErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::AccessDenied => "AccessDeniedException",
+            ErrorKind::AlreadyExists => "AlreadyExistsException",
             ErrorKind::ConcurrentModification => "ConcurrentModificationException",
             ErrorKind::ConditionalCheckFailed => "ConditionalCheckFailedException",
             ErrorKind::TransactionCanceled => "TransactionCanceledException",
             ErrorKind::DryRunOperation => "DryRunOperationException",
+            ErrorKind::EntityNotFound => "EntityNotFoundException",
             ErrorKind::ExpiredIterator => "ExpiredIteratorException",
             ErrorKind::ExpiredNextToken => "ExpiredNextTokenException",
             ErrorKind::IncompleteSignature => "IncompleteSignatureException",
             ErrorKind::InternalFailure => "InternalFailureException",
             ErrorKind::InvalidArgument => "InvalidArgumentException",
+            ErrorKind::InvalidInput => "InvalidInputException",
             ErrorKind::InvalidKmsResource => "InvalidKMSResourceException",
             ErrorKind::InvalidSignature => "InvalidSignatureException",
             ErrorKind::InvalidSource => "InvalidSourceException",
@@ -61,6 +72,7 @@ impl ErrorKind {
             ErrorKind::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
             ErrorKind::ResourceInUse => "ResourceInUseException",
             ErrorKind::ResourceNotFound => "ResourceNotFoundException",
+            ErrorKind::ResourceNumberLimitExceeded => "ResourceNumberLimitExceededException",
             ErrorKind::Serialization => "SerializationException",
             ErrorKind::ServiceUnavailable => "ServiceUnavailable",
             ErrorKind::ServiceUnavailableException => "ServiceUnavailableException",
@@ -126,6 +138,17 @@ impl ApiError {
             kind,
             message: String::new(),
             style: MessageStyle::None,
+            cancellation_reasons: Vec::new(),
+        }
+    }
+
+    /// An exception of a service whose model names the member `Message` (Glue's do), so the
+    /// body carries `{"__type": …, "Message": …}` as that service sends it.
+    pub fn capitalized(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+            style: MessageStyle::Capital,
             cancellation_reasons: Vec::new(),
         }
     }

@@ -312,9 +312,7 @@ fn extended(d: &S3Destination) -> ExtendedS3DestinationDescription {
             "Disabled"
         },
         s3_backup_description: d.backup.as_deref().map(s3),
-        data_format_conversion_configuration: d
-            .format_conversion_enabled
-            .map(|enabled| DataFormatConversionConfigurationOut { enabled }),
+        data_format_conversion_configuration: super::conversion::describe(d),
         dynamic_partitioning_configuration: d.dynamic_partitioning.as_ref().map(|p| {
             DynamicPartitioningConfigurationOut {
                 retry_options: p.enabled.then(|| RetryOptionsOut {

@@ -183,6 +183,10 @@ fn validate_extended(v: &mut Validator, c: &S3Configuration, parent: &str) {
         path(parent, "fileExtension"),
         path(parent, "customTimeZone"),
     );
+    if let Some(f) = &c.data_format_conversion_configuration {
+        let at = path(parent, "dataFormatConversionConfiguration");
+        super::conversion::validate(v, f, &at);
+    }
     let ext = text(&c.file_extension);
     v.length(ext, &ext_member, 0, 128);
     v.pattern(
@@ -284,7 +288,7 @@ fn merge_extended(d: &mut S3Destination, c: &S3Configuration) -> Result<(), ApiE
         });
     }
     if let Some(f) = &c.data_format_conversion_configuration {
-        d.format_conversion_enabled = Some(flag(&f.enabled).unwrap_or(true));
+        super::conversion::merge(d, f)?;
     }
     if c.file_extension.is_some() {
         d.file_extension = text(&c.file_extension).map(str::to_string);
@@ -344,14 +348,7 @@ pub(super) fn check_processing_without_partitioning(
 }
 
 pub(super) fn check_semantics(d: &S3Destination) -> Result<(), ApiError> {
-    let not_yet = |what: &str| {
-        invalid(format!(
-            "{what} is not supported by Spate yet; see docs/compatibility.md."
-        ))
-    };
-    if d.format_conversion_enabled == Some(true) {
-        return Err(not_yet("Record format conversion"));
-    }
+    super::conversion::check(d)?;
     if d.backup_enabled && d.backup.is_none() {
         return Err(invalid(
             "S3BackupConfiguration must be given when S3BackupMode is Enabled.",

@@ -5,6 +5,7 @@
 
 mod check;
 mod control;
+mod conversion;
 mod describe;
 mod destination;
 mod endpoint;

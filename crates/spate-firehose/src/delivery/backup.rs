@@ -47,7 +47,7 @@ struct ErrorRecord<'a> {
 }
 
 /// The key of an error-output object of `error_type` whose oldest record arrived at `oldest`.
-fn error_key(
+pub(crate) fn error_key(
     stream: &DeliveryStreamRecord,
     destination: &S3Destination,
     error_type: &str,
@@ -88,7 +88,7 @@ pub fn error_object<'a>(
 }
 
 /// An object of one JSON document per line.
-fn json_lines_object(
+pub(crate) fn json_lines_object(
     destination: &S3Destination,
     key: String,
     lines: impl Iterator<Item = impl Serialize>,

@@ -96,6 +96,36 @@ impl Pattern {
         }
     }
 
+    /// The pattern in strptime's language, to parse times with (HiveJsonSerDe's
+    /// TimestampFormats); `None` names a letter parsing does not support (`k`, `K`, `e`).
+    pub fn to_strptime(&self) -> Result<String, String> {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => out.push_str(&text.replace('%', "%%")),
+                Piece::Field(letter, width) => out.push_str(match (letter, width) {
+                    ('y' | 'u', 2) => "%y",
+                    ('y' | 'u', _) => "%Y",
+                    ('M', 1 | 2) => "%m",
+                    ('M', 3) => "%b",
+                    ('M', _) => "%B",
+                    ('d', _) => "%d",
+                    ('D', _) => "%j",
+                    ('H', _) => "%H",
+                    ('h', _) => "%I",
+                    ('m', _) => "%M",
+                    ('s', _) => "%S",
+                    ('S', _) => "%f",
+                    ('a', _) => "%p",
+                    ('E', 1..=3) => "%a",
+                    ('E', _) => "%A",
+                    (other, _) => return Err(format!("pattern letter '{other}' cannot be parsed")),
+                }),
+            }
+        }
+        Ok(out)
+    }
+
     pub fn format(&self, time: &Zoned) -> String {
         let mut out = String::new();
         for piece in &self.pieces {

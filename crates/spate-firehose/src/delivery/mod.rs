@@ -5,7 +5,7 @@
 //! is therefore at-least-once across crashes: records are never dropped, an object may be
 //! written twice if the process dies between writing it and recording the progress.
 
-mod backup;
+pub(crate) mod backup;
 pub mod bulk;
 pub mod channel;
 pub mod compress;
@@ -91,6 +91,8 @@ pub struct Deliveries {
     statuses: Statuses,
     /// Runs functions for Lambda processors (set once the server's functions exist).
     pub(crate) invoker: InvokerSlot,
+    /// Reads Glue tables for record format conversion (set once the server's catalog exists).
+    pub(crate) schemas: crate::convert::SchemaSlot,
 }
 
 /// Where workers find the function runner for Lambda processors.
@@ -113,6 +115,7 @@ impl Deliveries {
             workers: Mutex::default(),
             statuses: Arc::default(),
             invoker: Arc::default(),
+            schemas: Arc::default(),
         }
     }
 
@@ -131,7 +134,11 @@ impl Deliveries {
             self.log.clone(),
             self.objects.clone(),
             self.statuses.clone(),
-            (self.seal.clone(), self.invoker.clone()),
+            (
+                self.seal.clone(),
+                self.invoker.clone(),
+                self.schemas.clone(),
+            ),
         );
         let pump = self.pump(name, log_id, stop_rx.clone());
         let task = tokio::spawn(worker.run(flush_rx, stop_rx));

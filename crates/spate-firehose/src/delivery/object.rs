@@ -44,6 +44,23 @@ pub fn build_at<'a>(
     })
 }
 
+/// The object of a body made already (a converted file) under an evaluated `prefix`.
+pub fn with_body(
+    stream: &DeliveryStreamRecord,
+    destination: &S3Destination,
+    prefix: &str,
+    time: &Zoned,
+    body: Vec<u8>,
+) -> PutObject {
+    let name = object_name(stream, time);
+    PutObject {
+        bucket: destination.bucket().to_string(),
+        key: format!("{prefix}{name}{}", destination.extension()),
+        body: Bytes::from(body),
+        content_encoding: None,
+    }
+}
+
 /// `<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`.
 fn object_name(stream: &DeliveryStreamRecord, time: &Zoned) -> String {
     let stamp = suffix_time().format(time);

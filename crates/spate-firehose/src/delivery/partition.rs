@@ -4,10 +4,12 @@
 //! keys do not evaluate the prefix fail to the error output; past [`ACTIVE_PARTITIONS_MAX`]
 //! groups in one batch, the records of the further groups fail too.
 
-use super::object::{build, build_at, zoned};
+use super::object::{build_at, with_body, zoned};
 use super::prefix::PartitionKeys;
 use super::process::{FailedItem, Item, Processed, METADATA_EXTRACTION_FAILED};
+use crate::convert::Converter;
 use crate::model::{DeliveryStreamRecord, S3Destination};
+use jiff::Zoned;
 use spate_objects::PutObject;
 use std::collections::BTreeMap;
 
@@ -17,22 +19,31 @@ pub const ACTIVE_PARTITIONS_MAX: usize = 500;
 pub const PARTITIONS_EXCEEDED: &str = "DynamicPartitioning.ActivePartitionsLimitExceeded";
 
 /// The objects for the records that passed processing, and the records that could not be
-/// placed. Without dynamic partitioning: one object (none if no record is left).
+/// placed (or, with `converter`, converted). Without dynamic partitioning: one object (none if
+/// no record is left).
 pub fn objects(
     stream: &DeliveryStreamRecord,
     destination: &S3Destination,
     oldest_ms: i64,
     processed: &Processed,
+    converter: Option<&Converter>,
 ) -> Result<(Vec<PutObject>, Vec<FailedItem>), String> {
     if processed.ok.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let datas = || processed.ok.iter().map(|i| i.data.as_slice());
+    let mut out = Placed {
+        stream,
+        destination,
+        converter,
+        objects: Vec::new(),
+        unplaced: Vec::new(),
+    };
     if !destination.partitions_dynamically() {
-        return Ok((
-            vec![build(stream, destination, oldest_ms, datas())?],
-            Vec::new(),
-        ));
+        let time = zoned(destination, oldest_ms)?;
+        let prefix = destination.prefixes()?.prefix.evaluate(&time);
+        let items: Vec<&Item> = processed.ok.iter().collect();
+        out.place(&prefix, &time, &items)?;
+        return Ok((out.objects, out.unplaced));
     }
     // Groups in the order their first record arrived.
     let mut order: Vec<&PartitionKeys> = Vec::new();
@@ -45,24 +56,11 @@ pub fn objects(
         group.push(item);
     }
     let prefixes = destination.prefixes()?;
-    let (mut objects, mut unplaced) = (Vec::new(), Vec::new());
     for (n, keys) in order.into_iter().enumerate() {
         let items = groups.remove(keys).unwrap_or_default();
-        let fail = |code: &'static str, message: String| -> Vec<FailedItem> {
-            items
-                .iter()
-                .map(|i| FailedItem {
-                    item: (*i).clone(),
-                    code: code.to_string(),
-                    message: message.clone(),
-                    attempts: 1,
-                    lambda_arn: None,
-                })
-                .collect()
-        };
         if n >= ACTIVE_PARTITIONS_MAX {
             let message = format!("More than {ACTIVE_PARTITIONS_MAX} partitions in one delivery.");
-            unplaced.extend(fail(PARTITIONS_EXCEEDED, message));
+            out.fail(&items, PARTITIONS_EXCEEDED, &message);
             continue;
         }
         let oldest = items
@@ -72,12 +70,51 @@ pub fn objects(
             .unwrap_or(oldest_ms);
         let time = zoned(destination, oldest)?;
         match prefixes.prefix.evaluate_partition(&time, keys) {
-            Ok(prefix) => {
-                let records = items.iter().map(|i| i.data.as_slice());
-                objects.push(build_at(stream, destination, &prefix, &time, records)?);
-            }
-            Err(message) => unplaced.extend(fail(METADATA_EXTRACTION_FAILED, message)),
+            Ok(prefix) => out.place(&prefix, &time, &items)?,
+            Err(message) => out.fail(&items, METADATA_EXTRACTION_FAILED, &message),
         }
     }
-    Ok((objects, unplaced))
+    Ok((out.objects, out.unplaced))
+}
+
+/// The objects of one delivery so far, and the records that did not make it into one.
+struct Placed<'a> {
+    stream: &'a DeliveryStreamRecord,
+    destination: &'a S3Destination,
+    converter: Option<&'a Converter>,
+    objects: Vec<PutObject>,
+    unplaced: Vec<FailedItem>,
+}
+
+impl Placed<'_> {
+    /// The object of `items` under `prefix`: their bytes, or their conversion.
+    fn place(&mut self, prefix: &str, time: &Zoned, items: &[&Item]) -> Result<(), String> {
+        let records = items.iter().map(|i| i.data.as_slice());
+        let Some(converter) = self.converter else {
+            let object = build_at(self.stream, self.destination, prefix, time, records)?;
+            self.objects.push(object);
+            return Ok(());
+        };
+        let (body, unconverted) = converter.convert(records)?;
+        for (n, code, message) in unconverted {
+            if let Some(item) = items.get(n) {
+                self.fail(&[*item], code, &message);
+            }
+        }
+        if let Some(body) = body {
+            let object = with_body(self.stream, self.destination, prefix, time, body);
+            self.objects.push(object);
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, items: &[&Item], code: &str, message: &str) {
+        self.unplaced.extend(items.iter().map(|i| FailedItem {
+            item: (*i).clone(),
+            code: code.to_string(),
+            message: message.to_string(),
+            attempts: 1,
+            lambda_arn: None,
+        }));
+    }
 }

@@ -117,8 +117,8 @@ pub struct Processed {
     pub failed: Vec<FailedItem>,
 }
 
-/// The processors of an enabled ProcessingConfiguration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The processors of an enabled ProcessingConfiguration (none: records pass as they are).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Processors {
     deaggregate: Option<super::deaggregate::SubRecords>,
     gunzip: bool,

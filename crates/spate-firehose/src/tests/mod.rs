@@ -6,6 +6,7 @@
 
 mod channels;
 mod control;
+mod conversion;
 mod delivery;
 mod processing;
 mod source;

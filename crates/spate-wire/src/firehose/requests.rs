@@ -1,6 +1,6 @@
 //! Request shapes.
 
-use crate::{Blob, Bool, Int, List, Str, Struct};
+use crate::{Blob, Bool, Int, List, Map, Str, Struct};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -70,12 +70,80 @@ pub struct DynamicPartitioningConfiguration {
     pub enabled: Option<Bool>,
 }
 
-/// Only `Enabled` is read: record format conversion is not delivered yet, so an enabled one is
-/// refused and a disabled one is shown as `{"Enabled": false}`.
+/// Record format conversion: JSON in, Parquet (or ORC) out, with a Glue table's columns.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DataFormatConversionConfiguration {
+    pub schema_configuration: Option<Struct<SchemaConfiguration>>,
+    pub input_format_configuration: Option<Struct<InputFormatConfiguration>>,
+    pub output_format_configuration: Option<Struct<OutputFormatConfiguration>>,
     pub enabled: Option<Bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SchemaConfiguration {
+    #[serde(rename = "RoleARN")]
+    pub role_arn: Option<Str>,
+    pub catalog_id: Option<Str>,
+    pub database_name: Option<Str>,
+    pub table_name: Option<Str>,
+    pub region: Option<Str>,
+    pub version_id: Option<Str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InputFormatConfiguration {
+    pub deserializer: Option<Struct<Deserializer>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Deserializer {
+    #[serde(rename = "OpenXJsonSerDe")]
+    pub open_x_json_ser_de: Option<Struct<OpenXJsonSerDe>>,
+    #[serde(rename = "HiveJsonSerDe")]
+    pub hive_json_ser_de: Option<Struct<HiveJsonSerDe>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OpenXJsonSerDe {
+    pub convert_dots_in_json_keys_to_underscores: Option<Bool>,
+    pub case_insensitive: Option<Bool>,
+    pub column_to_json_key_mappings: Option<Map<Str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HiveJsonSerDe {
+    pub timestamp_formats: Option<List<Str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutputFormatConfiguration {
+    pub serializer: Option<Struct<Serializer>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Serializer {
+    #[serde(rename = "ParquetSerDe")]
+    pub parquet_ser_de: Option<Struct<ParquetSerDe>>,
+    /// Only its presence is read: ORC output is refused.
+    #[serde(rename = "OrcSerDe")]
+    pub orc_ser_de: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParquetSerDe {
+    pub block_size_bytes: Option<Int>,
+    pub page_size_bytes: Option<Int>,
+    pub compression: Option<Str>,
+    pub enable_dictionary_compression: Option<Bool>,
+    pub max_padding_bytes: Option<Int>,
+    pub writer_version: Option<Str>,
 }
 
 /// `S3DestinationConfiguration`, `ExtendedS3DestinationConfiguration` and their `*Update`

@@ -90,7 +90,91 @@ pub struct DynamicPartitioningConfigurationOut {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DataFormatConversionConfigurationOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_configuration: Option<SchemaConfigurationOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_format_configuration: Option<InputFormatConfigurationOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_format_configuration: Option<OutputFormatConfigurationOut>,
     pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SchemaConfigurationOut {
+    #[serde(rename = "RoleARN", skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InputFormatConfigurationOut {
+    pub deserializer: DeserializerOut,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeserializerOut {
+    #[serde(rename = "OpenXJsonSerDe", skip_serializing_if = "Option::is_none")]
+    pub open_x_json_ser_de: Option<OpenXJsonSerDeOut>,
+    #[serde(rename = "HiveJsonSerDe", skip_serializing_if = "Option::is_none")]
+    pub hive_json_ser_de: Option<HiveJsonSerDeOut>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OpenXJsonSerDeOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convert_dots_in_json_keys_to_underscores: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_insensitive: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_to_json_key_mappings: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HiveJsonSerDeOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_formats: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutputFormatConfigurationOut {
+    pub serializer: SerializerOut,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SerializerOut {
+    #[serde(rename = "ParquetSerDe", skip_serializing_if = "Option::is_none")]
+    pub parquet_ser_de: Option<ParquetSerDeOut>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParquetSerDeOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_size_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_dictionary_compression: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_padding_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer_version: Option<String>,
 }
 
 /// `S3DestinationDescription`: the members the plain S3 shape has.

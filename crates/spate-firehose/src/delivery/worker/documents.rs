@@ -29,7 +29,7 @@ impl Worker {
         let log_id = stream.log_id;
         if let Some(processors) = processing.map(Processors::of).transpose()?.flatten() {
             let processed = self.process(stream, &processors).await?;
-            self.write_failures(stream, errors_to, &processed, Vec::new())
+            self.write_failures(stream, errors_to, &processed, Vec::new(), None)
                 .await?;
             // De-aggregation can turn one record into several items: number them.
             let mut seen: HashMap<u64, usize> = HashMap::new();

@@ -117,6 +117,8 @@ pub(super) struct Worker {
     seal: Arc<SealKeys>,
     /// Runs Lambda processors.
     invoker: super::InvokerSlot,
+    /// Glue tables for record format conversion.
+    schemas: crate::convert::SchemaSlot,
 }
 
 /// A buffer's delivery across attempts: it keeps one HTTP request id, and once the endpoint
@@ -151,7 +153,11 @@ impl Worker {
         log: Arc<dyn RecordLog>,
         objects: Arc<dyn ObjectStore>,
         statuses: Statuses,
-        (seal, invoker): (Arc<SealKeys>, super::InvokerSlot),
+        (seal, invoker, schemas): (
+            Arc<SealKeys>,
+            super::InvokerSlot,
+            crate::convert::SchemaSlot,
+        ),
     ) -> Worker {
         Worker {
             name,
@@ -168,6 +174,7 @@ impl Worker {
             hec: None,
             seal,
             invoker,
+            schemas,
         }
     }
 

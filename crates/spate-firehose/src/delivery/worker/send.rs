@@ -3,6 +3,7 @@
 //! buffer's batches move there and back.
 
 use super::Worker;
+use crate::convert::{self, Converter, TableRef, FORMAT_CONVERSION_FAILED};
 use crate::delivery::backup::{
     error_object, Failed, Failure, DESTINATION_EXCEPTION, HTTP_ENDPOINT_FAILED,
 };
@@ -56,10 +57,12 @@ async fn processed_objects(
     destination: &S3Destination,
     oldest: i64,
     processed: Arc<Processed>,
+    converter: Option<Arc<Converter>>,
 ) -> Result<(Vec<PutObject>, Vec<FailedItem>), String> {
     let (record, destination) = (stream.clone(), destination.clone());
     tokio::task::spawn_blocking(move || {
-        partition::objects(&record, &destination, oldest, &processed)
+        let converter = converter.as_deref();
+        partition::objects(&record, &destination, oldest, &processed, converter)
     })
     .await
     .map_err(|e| format!("preparing the delivery: {e}"))?
@@ -116,14 +119,21 @@ impl Worker {
     ) -> Result<Vec<PutObject>, String> {
         let processing = destination.processing.as_ref();
         let processors = processing.map(Processors::of).transpose()?.flatten();
-        let objects = match processors {
-            None => vec![self.object(stream, destination).await?],
-            Some(processors) => {
+        let converter = self.converter(destination).await?;
+        let objects = match (processors, &converter) {
+            (None, None) => vec![self.object(stream, destination).await?],
+            (processors, converter) => {
+                // Converted records take the processed path with no processor: conversion
+                // failures go to the error output like processing failures.
+                let processors = processors.unwrap_or_default();
                 let processed = self.process(stream, &processors).await?;
                 let oldest = self.buffer.oldest_arrival_ms.unwrap_or_default();
+                let converting = converter.clone();
                 let (objects, unplaced) =
-                    processed_objects(stream, destination, oldest, processed.clone()).await?;
-                self.write_failures(stream, destination, &processed, unplaced)
+                    processed_objects(stream, destination, oldest, processed.clone(), converting)
+                        .await?;
+                let table = converter.as_ref().map(|c| &c.table);
+                self.write_failures(stream, destination, &processed, unplaced, table)
                     .await?;
                 objects
             }
@@ -156,6 +166,40 @@ impl Worker {
             copied.map_err(|e| format!("writing the backup copy: {e}"))?;
         }
         Ok(written)
+    }
+
+    /// The converter of `destination`'s record format conversion, with the table's columns
+    /// as they are now; `None` without conversion. A table that cannot be read fails the
+    /// delivery, which is retried: the records wait in the log.
+    async fn converter(
+        &self,
+        destination: &S3Destination,
+    ) -> Result<Option<Arc<Converter>>, String> {
+        let Some(conversion) = destination
+            .format_conversion
+            .as_ref()
+            .filter(|_| destination.converts())
+        else {
+            return Ok(None);
+        };
+        let schemas = self
+            .schemas
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let schemas = schemas.ok_or(
+            "record format conversion needs a Glue Data Catalog, and this server has none",
+        )?;
+        let config = &self.registry.config;
+        let reference = conversion.schema.clone().unwrap_or_default();
+        let table = TableRef::of(&reference, &config.account_id, &config.region);
+        let columns = schemas.columns(&table).await.map_err(|e| {
+            format!(
+                "reading the Glue table {}.{}: {e}",
+                table.database, table.table
+            )
+        })?;
+        Converter::new(conversion, table, columns).map(|c| Some(Arc::new(c)))
     }
 
     /// The buffer transformed by `processors`, once per batch (kept across retries).
@@ -216,6 +260,7 @@ impl Worker {
         destination: &S3Destination,
         processed: &Processed,
         unplaced: Vec<FailedItem>,
+        table: Option<&TableRef>,
     ) -> Result<(), String> {
         if self.batch.failures_written {
             return Ok(());
@@ -225,13 +270,18 @@ impl Worker {
         for f in processed.failed.iter().cloned().chain(unplaced) {
             let error_type = if f.code.starts_with("DynamicPartitioning.") {
                 DYNAMIC_PARTITIONING_FAILED
+            } else if f.code.starts_with("DataFormatConversion.") {
+                FORMAT_CONVERSION_FAILED
             } else {
                 PROCESSING_FAILED
             };
             by_type.entry(error_type).or_default().push(f);
         }
         for (error_type, failed) in by_type {
-            let object = failed_object(stream, destination, error_type, &failed, now)?;
+            let object = match table.filter(|_| error_type == FORMAT_CONVERSION_FAILED) {
+                Some(table) => convert::failed_object(stream, destination, &failed, now, table)?,
+                None => failed_object(stream, destination, error_type, &failed, now)?,
+            };
             let written = self.objects.put(object).await;
             written.map_err(|e| format!("writing records that failed processing: {e}"))?;
         }
@@ -277,7 +327,7 @@ impl Worker {
             Some(processors) => {
                 // Transformed records are posted; those that failed go to the S3 error output.
                 let processed = self.process(stream, &processors).await?;
-                self.write_failures(stream, &http.s3, &processed, Vec::new())
+                self.write_failures(stream, &http.s3, &processed, Vec::new(), None)
                     .await?;
                 if processed.ok.is_empty() {
                     return Ok(());
