@@ -7,7 +7,7 @@
 // SPATE_BIN selects the binary (default /work/cargo-target/release/spate).
 
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,18 +24,10 @@ import {
   PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 
+import { files } from "./helpers.mjs";
 import { startServer, stopServer } from "./spate-server.mjs";
 
 const credentials = { accessKeyId: "spate", secretAccessKey: "spate" };
-
-async function files(dir) {
-  try {
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
-  } catch {
-    return [];
-  }
-}
 
 /** SpateAdmin_20261126.FlushChannel: deliver what the channel has buffered now. */
 async function flush(endpoint, arn) {

@@ -8,8 +8,7 @@
 // SPATE_BIN selects the binary (default /work/cargo-target/release/spate).
 
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:http";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,50 +21,12 @@ import {
 } from "@aws-sdk/client-firehose";
 import { NodeHttp2Handler } from "@smithy/node-http-handler";
 
+import { files, receiver, until } from "./helpers.mjs";
 import { startServer, stopServer } from "./spate-server.mjs";
 
 const credentials = { accessKeyId: "spate", secretAccessKey: "spate" };
 const ROLE = "arn:aws:iam::000000000000:role/firehose";
 const HEC_TOKEN = "11111111-2222-3333-4444-555555555555";
-
-/** A loopback HTTP server answering each POST with `answer(path, headers, body)` ->
- * [status, json]; every request is kept. */
-async function receiver(answer) {
-  const requests = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      requests.push({ path: req.url, headers: req.headers, body });
-      const [status, json] = answer(req.url, req.headers, body);
-      const text = JSON.stringify(json);
-      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-      res.end(text);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() };
-}
-
-async function until(what, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await what();
-    if (value) return value;
-    assert.ok(Date.now() < deadline, "timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function files(dir) {
-  try {
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
-  } catch {
-    return [];
-  }
-}
 
 const backup = (name) => ({ RoleARN: ROLE, BucketARN: "arn:aws:s3:::js-backup", Prefix: `${name}/` });
 const now = { SizeInMBs: 1, IntervalInSeconds: 0 };

@@ -10,7 +10,7 @@ use spate_firehose::convert::model::{
 };
 use spate_firehose::convert::{Converter, TableRef};
 
-/// Records per converted object: about 2.3 MB of JSON.
+/// Records per converted object: about 2 MB of JSON.
 const RECORDS: usize = 10_000;
 
 const COLUMNS: [(&str, &str); 8] = [
