@@ -153,6 +153,43 @@ def test_update_destination_changes_the_token(firehose, collector):
     wait(lambda: collector.raw_text() == b"after update")
 
 
+def test_update_destination_changes_s3_to_splunk_and_back(firehose, collector, buckets):
+    name = f"hec-{uuid.uuid4().hex[:12]}"
+    firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hec-backup", "Prefix": f"{name}/s3/",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})
+
+    def update(**member):
+        d = describe(firehose, name)
+        firehose.update_destination(
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId=d["VersionId"],
+            DestinationId=d["Destinations"][0]["DestinationId"], **member)
+
+    # Nothing is merged across types (AWS's rule), so a partial Splunk update is refused.
+    with pytest.raises(ClientError) as e:
+        update(SplunkDestinationUpdate={"HECToken": collector.token})
+    assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
+    assert "HECEndpointType" in e.value.response["Error"]["Message"]
+    update(SplunkDestinationUpdate={
+        "HECEndpoint": collector.url, "HECEndpointType": "Raw", "HECToken": collector.token,
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+        "S3Update": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hec-backup", "Prefix": f"{name}/"}})
+    d = describe(firehose, name)["Destinations"][0]
+    assert "ExtendedS3DestinationDescription" not in d
+    assert d["SplunkDestinationDescription"]["HECEndpoint"] == collector.url
+    put(firehose, name, [b"to splunk"])
+    wait(lambda: collector.raw_text() == b"to splunk")
+
+    update(ExtendedS3DestinationUpdate={"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::hec-backup",
+                                        "Prefix": f"{name}/back/",
+                                        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})
+    assert "ExtendedS3DestinationDescription" in describe(firehose, name)["Destinations"][0]
+    put(firehose, name, [b"to s3 again"])
+    landed = wait(lambda: [p for p in (buckets / "hec-backup" / name / "back").rglob("*") if p.is_file()])
+    assert [p.read_bytes() for p in landed] == [b"to s3 again"]
+    assert collector.raw_text() == b"to splunk", "nothing more went to Splunk"
+
+
 def test_configurations_are_validated_with_aws_messages(server, firehose, collector):
     name = f"hec-{uuid.uuid4().hex[:8]}"
     unchecked = server.client("firehose", parameter_validation=False)  # the server must check

@@ -268,8 +268,8 @@ fn search_update(
 }
 
 /// UpdateDestination where a search service is involved (`None`: none is): an update for the
-/// current destination's service merges; changing to or from a search service is not
-/// supported yet.
+/// current destination's service merges; changing to or from a search service is refused, as
+/// AWS refuses it.
 pub fn update(
     current: &Destination,
     i: &spate_wire::firehose::UpdateDestinationInput,
@@ -277,9 +277,12 @@ pub fn update(
     let update = search_update(i);
     let others = i.s3_destination_update.is_some()
         || i.extended_s3_destination_update.is_some()
-        || i.http_endpoint_destination_update.is_some();
+        || i.http_endpoint_destination_update.is_some()
+        || i.splunk_destination_update.is_some()
+        || i.redshift_destination_update.is_some();
+    // AWS's rule (UpdateDestination's reference); Elasticsearch and Serverless follow it too.
     let change = || {
-        invalid("Changing a destination to or from a search service (OpenSearch Service, Elasticsearch, OpenSearch Serverless) is not supported by Spate yet; see docs/compatibility.md.")
+        invalid("Switching between Amazon OpenSearch Service and other services is not supported. For an Amazon OpenSearch Service destination, you can only update to another Amazon OpenSearch Service destination.")
     };
     match (current, update) {
         (Destination::OpenSearch(os), Some((u, service))) if !others && service == os.service => {

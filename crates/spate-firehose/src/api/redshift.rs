@@ -210,23 +210,14 @@ fn check_semantics(d: &RedshiftDestination) -> Result<(), ApiError> {
     s3::check_semantics(&d.s3)
 }
 
-/// UpdateDestination where Redshift is involved (`None`: it is not).
+/// A Redshift update of a Redshift destination, merged (`None` otherwise: a change of type is
+/// the caller's).
 pub fn update(
     current: &Destination,
     i: &UpdateDestinationInput,
 ) -> Option<Result<Destination, ApiError>> {
-    let others = i.s3_destination_update.is_some()
-        || i.extended_s3_destination_update.is_some()
-        || i.http_endpoint_destination_update.is_some()
-        || i.splunk_destination_update.is_some();
-    let change = || {
-        invalid("Changing a destination to or from Redshift is not supported by Spate yet; see docs/compatibility.md.")
-    };
     match (current, i.redshift_destination_update.as_deref()) {
-        (Destination::Redshift(_), _) if others => Some(Err(change())),
         (Destination::Redshift(d), Some(u)) => Some(merge(d.clone(), u).map(Destination::Redshift)),
-        (Destination::Redshift(d), None) => Some(Ok(Destination::Redshift(d.clone()))),
-        (_, Some(_)) => Some(Err(change())),
         _ => None,
     }
 }

@@ -150,34 +150,17 @@ fn check_semantics(d: &SplunkDestination, allow_http: bool) -> Result<(), ApiErr
     s3::check_semantics(&d.s3)
 }
 
-/// UpdateDestination where Splunk is involved (`None`: it is not): a Splunk update merges
-/// into a Splunk destination; changing to or from Splunk is not supported yet.
+/// A Splunk update of a Splunk destination, merged (`None` otherwise: a change of type is
+/// the caller's).
 pub fn update(
     current: &Destination,
     i: &UpdateDestinationInput,
     allow_http: bool,
 ) -> Option<Result<Destination, ApiError>> {
-    let update = i.splunk_destination_update.as_deref();
-    match (current, update) {
-        (Destination::Splunk(_), _) if has_other_update(i) => Some(Err(change())),
+    match (current, i.splunk_destination_update.as_deref()) {
         (Destination::Splunk(d), Some(u)) => {
             Some(merge(d.clone(), u, allow_http).map(Destination::Splunk))
         }
-        (Destination::Splunk(d), None) => Some(Ok(Destination::Splunk(d.clone()))),
-        (_, Some(_)) => Some(Err(change())),
         _ => None,
     }
-}
-
-fn has_other_update(i: &UpdateDestinationInput) -> bool {
-    i.s3_destination_update.is_some()
-        || i.extended_s3_destination_update.is_some()
-        || i.http_endpoint_destination_update.is_some()
-        || i.amazonopensearchservice_destination_update.is_some()
-        || i.elasticsearch_destination_update.is_some()
-        || i.amazon_open_search_serverless_destination_update.is_some()
-}
-
-fn change() -> ApiError {
-    invalid("Changing a destination to or from Splunk is not supported by Spate yet; see docs/compatibility.md.")
 }

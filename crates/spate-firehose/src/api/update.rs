@@ -104,18 +104,64 @@ fn validate_update(i: &UpdateDestinationInput, allow_http: bool) -> Result<(), A
     v.finish()
 }
 
-/// A same-type update merges; changing between S3 and an HTTP endpoint is not supported yet.
+/// The kinds of destination an update may change between (OpenSearch, Elasticsearch and
+/// Serverless only update themselves, as on AWS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    S3,
+    Http,
+    Splunk,
+    Redshift,
+}
+
+fn kind_of(d: &Destination) -> Option<Kind> {
+    match d {
+        Destination::S3 { .. } => Some(Kind::S3),
+        Destination::Http(_) => Some(Kind::Http),
+        Destination::Splunk(_) => Some(Kind::Splunk),
+        Destination::Redshift(_) => Some(Kind::Redshift),
+        Destination::OpenSearch(_) => None,
+    }
+}
+
+/// The kind of the one destination update given (none: an update of nothing but the
+/// version, which keeps the destination).
+fn update_kind(i: &UpdateDestinationInput) -> Result<Option<Kind>, ApiError> {
+    let given = [
+        (
+            i.extended_s3_destination_update.is_some() || i.s3_destination_update.is_some(),
+            Kind::S3,
+        ),
+        (i.http_endpoint_destination_update.is_some(), Kind::Http),
+        (i.splunk_destination_update.is_some(), Kind::Splunk),
+        (i.redshift_destination_update.is_some(), Kind::Redshift),
+    ];
+    let mut kinds = given.iter().filter(|(g, _)| *g).map(|(_, k)| *k);
+    let first = kinds.next();
+    if kinds.next().is_some() {
+        return Err(invalid(
+            "Exactly one destination update is supported for a Firehose",
+        ));
+    }
+    Ok(first)
+}
+
+/// A same-type update merges; a change of type (between S3, HTTP endpoint, Splunk and
+/// Redshift) replaces the destination with the update, which must then be complete: AWS
+/// merges nothing across types.
 fn merge_update(
     current: &Destination,
     i: &UpdateDestinationInput,
     allow_http: bool,
 ) -> Result<Destination, ApiError> {
-    let s3_update = i
-        .extended_s3_destination_update
-        .as_ref()
-        .or(i.s3_destination_update.as_ref());
     if let Some(merged) = opensearch::update(current, i) {
         return merged;
+    }
+    let Some(kind) = update_kind(i)? else {
+        return Ok(current.clone());
+    };
+    if kind_of(current) != Some(kind) {
+        return replace(i, kind, allow_http);
     }
     if let Some(merged) = redshift::update(current, i) {
         return merged;
@@ -123,40 +169,102 @@ fn merge_update(
     if let Some(merged) = splunk::update(current, i, allow_http) {
         return merged;
     }
-    let http_update = i.http_endpoint_destination_update.as_deref();
-    match (current, s3_update, http_update) {
-        (Destination::S3 { extended, config }, update, None) => {
-            let config = match update {
-                Some(u) => destination::merge(config.clone(), u)?,
-                None => config.clone(),
-            };
+    let s3_update = i
+        .extended_s3_destination_update
+        .as_ref()
+        .or(i.s3_destination_update.as_ref());
+    match (
+        current,
+        s3_update,
+        i.http_endpoint_destination_update.as_deref(),
+    ) {
+        (Destination::S3 { extended, config }, Some(u), None) => {
+            let config = destination::merge(config.clone(), u)?;
             let extended = *extended || i.extended_s3_destination_update.is_some();
             Ok(Destination::S3 { extended, config })
         }
         (Destination::Http(http), None, Some(u)) => {
             Ok(Destination::Http(endpoint::merge(http.clone(), u)?))
         }
-        (Destination::Http(http), None, None) => Ok(Destination::Http(http.clone())),
-        // A type change replaces the destination: the update must be complete.
-        (Destination::S3 { .. }, None, Some(u)) => {
-            let http = endpoint::from_config(u)?;
-            if http.url.is_empty() || http.s3.role_arn.is_empty() || http.s3.bucket_arn.is_empty() {
-                return Err(invalid("Changing the destination type replaces the destination: HttpEndpointDestinationUpdate must give EndpointConfiguration with its Url, and S3Update with RoleARN and BucketARN."));
-            }
-            Ok(Destination::Http(http))
-        }
-        (Destination::Http(_), Some(u), None) => {
-            if text(&u.role_arn).is_none() || text(&u.bucket_arn).is_none() {
-                return Err(invalid("Changing the destination type replaces the destination: the S3 update must give RoleARN and BucketARN."));
-            }
-            let extended = i.extended_s3_destination_update.is_some();
-            Ok(Destination::S3 {
-                extended,
-                config: destination::from_config(u)?,
-            })
-        }
-        _ => Err(invalid(
-            "Exactly one destination update is supported for a Firehose",
-        )),
+        _ => Ok(current.clone()),
     }
+}
+
+/// The destination an update of another type makes, refused when a member the new type
+/// needs is missing.
+fn replace(
+    i: &UpdateDestinationInput,
+    kind: Kind,
+    allow_http: bool,
+) -> Result<Destination, ApiError> {
+    let incomplete = |update: &str, members: &str| {
+        invalid(format!(
+            "Changing the destination type replaces the destination: {update} must give {members}."
+        ))
+    };
+    let has_bucket =
+        |s3: &crate::model::S3Destination| !s3.role_arn.is_empty() && !s3.bucket_arn.is_empty();
+    match kind {
+        Kind::S3 => replace_s3(i),
+        Kind::Http => {
+            let u = i.http_endpoint_destination_update.as_deref();
+            let http = u.map(endpoint::from_config).transpose()?;
+            match http {
+                Some(http) if !http.url.is_empty() && has_bucket(&http.s3) => {
+                    Ok(Destination::Http(http))
+                }
+                _ => Err(incomplete(
+                    "HttpEndpointDestinationUpdate",
+                    "EndpointConfiguration with its Url, and S3Update with RoleARN and BucketARN",
+                )),
+            }
+        }
+        Kind::Splunk => {
+            let u = i.splunk_destination_update.as_deref();
+            let typed = u.is_some_and(|u| text(&u.hec_endpoint_type).is_some());
+            let splunk = u.map(|u| splunk::from_config(u, allow_http)).transpose()?;
+            match splunk {
+                Some(d) if typed && !d.endpoint.is_empty() && has_bucket(&d.s3) => {
+                    Ok(Destination::Splunk(d))
+                }
+                _ => Err(incomplete(
+                    "SplunkDestinationUpdate",
+                    "HECEndpoint, HECEndpointType, and S3Update with RoleARN and BucketARN",
+                )),
+            }
+        }
+        Kind::Redshift => {
+            let u = i.redshift_destination_update.as_deref();
+            let redshift = u.map(redshift::from_config).transpose()?;
+            match redshift {
+                Some(d)
+                    if !d.role_arn.is_empty()
+                        && !d.jdbc_url.is_empty()
+                        && !d.table.is_empty()
+                        && has_bucket(&d.s3) =>
+                {
+                    Ok(Destination::Redshift(d))
+                }
+                _ => Err(incomplete(
+                    "RedshiftDestinationUpdate",
+                    "RoleARN, ClusterJDBCURL, CopyCommand with DataTableName, and S3Update with RoleARN and BucketARN",
+                )),
+            }
+        }
+    }
+}
+
+/// An S3 destination in place of another type: the update must name the role and bucket.
+fn replace_s3(i: &UpdateDestinationInput) -> Result<Destination, ApiError> {
+    let u = i
+        .extended_s3_destination_update
+        .as_ref()
+        .or(i.s3_destination_update.as_ref())
+        .filter(|u| text(&u.role_arn).is_some() && text(&u.bucket_arn).is_some())
+        .ok_or_else(|| {
+            invalid("Changing the destination type replaces the destination: the S3 update must give RoleARN and BucketARN.")
+        })?;
+    let extended = i.extended_s3_destination_update.is_some();
+    let config = destination::from_config(u)?;
+    Ok(Destination::S3 { extended, config })
 }

@@ -2,7 +2,7 @@
 
 use super::{instant_config, Harness};
 use crate::FirehoseConfig;
-use serde_json::json;
+use serde_json::{json, Value};
 use spate_wire::ErrorKind;
 
 #[tokio::test]
@@ -158,6 +158,72 @@ async fn update_destination_checks_the_version_and_merges() {
     // The same change again changes nothing, so the version stays.
     h.ok("UpdateDestination", update("2")).await;
     assert_eq!(h.describe("s").await["VersionId"], "2");
+}
+
+#[tokio::test]
+async fn update_destination_replaces_across_types_only_with_a_complete_update() {
+    let h = Harness::instant().await;
+    h.create("s", json!({"Prefix": "a/"})).await;
+    let update = |version: &str, member: &str, body: Value| {
+        let mut u = json!({"DeliveryStreamName": "s", "CurrentDeliveryStreamVersionId": version,
+            "DestinationId": "destinationId-000000000001"});
+        u[member] = body;
+        u
+    };
+    let bucket = json!({"RoleARN": "arn:aws:iam::000000000000:role/f",
+        "BucketARN": "arn:aws:s3:::bucket-2"});
+    let partial = update("1", "RedshiftDestinationUpdate", json!({"Username": "u"}));
+    let e = h.err("UpdateDestination", partial).await;
+    assert!(e.message.contains("ClusterJDBCURL"), "{}", e.message);
+    let redshift = json!({"RoleARN": "arn:aws:iam::000000000000:role/f",
+        "ClusterJDBCURL": "jdbc:postgresql://127.0.0.1:5432/db", "Username": "u",
+        "Password": "secret-password", "CopyCommand": {"DataTableName": "events"},
+        "S3Update": bucket});
+    h.ok(
+        "UpdateDestination",
+        update("1", "RedshiftDestinationUpdate", redshift),
+    )
+    .await;
+    let d = h.describe("s").await;
+    let described = &d["Destinations"][0]["RedshiftDestinationDescription"];
+    assert_eq!(described["CopyCommand"]["DataTableName"], "events");
+    assert_eq!(
+        described["S3DestinationDescription"]["BucketARN"],
+        "arn:aws:s3:::bucket-2"
+    );
+    let search = update(
+        "2",
+        "AmazonopensearchserviceDestinationUpdate",
+        json!({"IndexName": "x"}),
+    );
+    let e = h.err("UpdateDestination", search).await;
+    assert!(
+        e.message
+            .starts_with("Switching between Amazon OpenSearch Service"),
+        "{}",
+        e.message
+    );
+    let two = {
+        let mut u = update("2", "RedshiftDestinationUpdate", json!({"Username": "v"}));
+        u["ExtendedS3DestinationUpdate"] = bucket.clone();
+        u
+    };
+    let e = h.err("UpdateDestination", two).await;
+    assert!(
+        e.message.contains("Exactly one destination update"),
+        "{}",
+        e.message
+    );
+    h.ok(
+        "UpdateDestination",
+        update("2", "ExtendedS3DestinationUpdate", bucket),
+    )
+    .await;
+    let d = h.describe("s").await;
+    assert_eq!(
+        d["Destinations"][0]["ExtendedS3DestinationDescription"]["BucketARN"],
+        "arn:aws:s3:::bucket-2"
+    );
 }
 
 #[tokio::test]
