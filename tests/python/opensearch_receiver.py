@@ -34,6 +34,10 @@ class Cluster(LoopbackServer):
     script: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=itertools.count)
+    # While `hold` is set, a `_bulk` request is kept unanswered (recorded, not yet indexed)
+    # until `release` is set: a request in flight for as long as a test needs.
+    hold: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
 
     def documents(self, index: str | None = None) -> dict[str, dict]:
         with self.lock:
@@ -70,6 +74,9 @@ class Cluster(LoopbackServer):
             items = self.parse(body)
             self.requests.append(Bulk(items))
             directive = self.script.pop(0) if self.script else None
+            held = self.hold
+        if held:
+            self.release.wait(60)
         if isinstance(directive, int):
             return self.answer(handler, directive, {"error": {"type": "scripted", "reason": "scripted failure"}, "status": directive})
         fail_first = directive["fail_first"] if directive else 0

@@ -204,3 +204,26 @@ def test_serverless_collections_get_documents_without_ids_or_rotation(firehose, 
             "RoleARN": ROLE, "IndexName": "logs", "S3Configuration": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::os-backup"}}})
     assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
     assert "CollectionEndpoint" in e.value.response["Error"]["Message"]
+
+
+def test_a_bulk_request_in_flight_survives_kill_9(tmp_path_factory, buckets, cluster):
+    """kill -9 while the cluster holds a `_bulk` request: after the restart the batch is sent
+    again with the same document ids, so nothing is lost and nothing is indexed twice."""
+    with ServerFactory(tmp_path_factory) as factory:
+        server = factory("durable", extra_args=["--firehose-allow-http", "--buckets-dir", str(buckets)])
+        firehose = server.client("firehose")
+        cluster.hold = True
+        name = create(firehose, cluster, IndexRotationPeriod="NoRotation")
+        sent = [json.dumps({"n": n}).encode() for n in range(20)]
+        firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in sent])
+        wait(lambda: len(cluster.requests) >= 1)
+        server.restart()  # kill -9 with the request unanswered, then start on the same data
+        cluster.hold = False
+        cluster.release.set()
+        wait(lambda: len(cluster.requests) >= 2, timeout=60)
+        first, again = cluster.requests[0], cluster.requests[-1]
+        ids = lambda bulk: [meta["_id"] for _, meta, _ in bulk.items]
+        assert ids(again) == ids(first) and len(ids(first)) == 20
+        documents = wait(lambda: len(cluster.documents("logs")) == 20 and cluster.documents("logs"))
+        assert sorted(d["n"] for d in documents.values()) == list(range(20))
+        assert cluster.violations == []

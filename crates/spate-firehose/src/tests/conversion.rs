@@ -176,3 +176,37 @@ async fn conversions_that_cannot_run_are_refused_at_creation() {
     disabled["DataFormatConversionConfiguration"]["Enabled"] = json!(false);
     h.ok("CreateDeliveryStream", create(disabled)).await;
 }
+
+#[tokio::test]
+async fn each_dynamic_partition_becomes_its_own_parquet_object() {
+    let h = Harness::new(instant_config()).await;
+    h.firehose
+        .set_table_schemas(tables(&[("customer", "string"), ("n", "int")]));
+    let mut config = conversion("events", parquet());
+    config["Prefix"] = json!("customer=!{partitionKeyFromQuery:customer}/");
+    config["DynamicPartitioningConfiguration"] = json!({"Enabled": true});
+    config["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [
+        {"Type": "MetadataExtraction", "Parameters": [
+            {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer: .customer}"},
+            {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]});
+    h.create("s", config).await;
+    h.put_batch(
+        "s",
+        &[
+            br#"{"customer":"a","n":1}"#,
+            br#"{"customer":"b","n":2}"#,
+            br#"{"customer":"a","n":"three"}"#,
+        ],
+    )
+    .await;
+    h.flush("s").await.unwrap();
+    let mut keys: Vec<String> = h.delivered().into_iter().map(|(k, _)| k).collect();
+    keys.sort();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys[0].starts_with("customer=a/") && keys[0].ends_with(".parquet"));
+    assert!(keys[1].starts_with("customer=b/") && keys[1].ends_with(".parquet"));
+    assert!(
+        keys[2].starts_with("errors/format-conversion-failed/"),
+        "{keys:?}"
+    );
+}
