@@ -220,36 +220,41 @@ fn replace(
             }
         }
         Kind::Splunk => {
-            let u = i.splunk_destination_update.as_deref();
-            let typed = u.is_some_and(|u| text(&u.hec_endpoint_type).is_some());
-            let splunk = u.map(|u| splunk::from_config(u, allow_http)).transpose()?;
-            match splunk {
-                Some(d) if typed && !d.endpoint.is_empty() && has_bucket(&d.s3) => {
-                    Ok(Destination::Splunk(d))
-                }
-                _ => Err(incomplete(
+            // Completeness first: the members' own checks would otherwise speak of an empty
+            // endpoint rather than of a missing one.
+            let u = i.splunk_destination_update.as_deref().filter(|u| {
+                text(&u.hec_endpoint).is_some()
+                    && text(&u.hec_endpoint_type).is_some()
+                    && u.s3_update.as_deref().is_some_and(|b| {
+                        text(&b.role_arn).is_some() && text(&b.bucket_arn).is_some()
+                    })
+            });
+            let u = u.ok_or_else(|| {
+                incomplete(
                     "SplunkDestinationUpdate",
                     "HECEndpoint, HECEndpointType, and S3Update with RoleARN and BucketARN",
-                )),
-            }
+                )
+            })?;
+            Ok(Destination::Splunk(splunk::from_config(u, allow_http)?))
         }
         Kind::Redshift => {
-            let u = i.redshift_destination_update.as_deref();
-            let redshift = u.map(redshift::from_config).transpose()?;
-            match redshift {
-                Some(d)
-                    if !d.role_arn.is_empty()
-                        && !d.jdbc_url.is_empty()
-                        && !d.table.is_empty()
-                        && has_bucket(&d.s3) =>
-                {
-                    Ok(Destination::Redshift(d))
-                }
-                _ => Err(incomplete(
+            let u = i.redshift_destination_update.as_deref().filter(|u| {
+                text(&u.role_arn).is_some()
+                    && text(&u.cluster_jdbcurl).is_some()
+                    && u.copy_command
+                        .as_ref()
+                        .is_some_and(|c| text(&c.data_table_name).is_some())
+                    && u.s3_update.as_deref().is_some_and(|b| {
+                        text(&b.role_arn).is_some() && text(&b.bucket_arn).is_some()
+                    })
+            });
+            let u = u.ok_or_else(|| {
+                incomplete(
                     "RedshiftDestinationUpdate",
                     "RoleARN, ClusterJDBCURL, CopyCommand with DataTableName, and S3Update with RoleARN and BucketARN",
-                )),
-            }
+                )
+            })?;
+            Ok(Destination::Redshift(redshift::from_config(u)?))
         }
     }
 }
