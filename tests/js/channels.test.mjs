@@ -24,25 +24,10 @@ import {
   PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 
-import { files } from "./helpers.mjs";
+import { admin, files } from "./helpers.mjs";
 import { startServer, stopServer } from "./spate-server.mjs";
 
 const credentials = { accessKeyId: "spate", secretAccessKey: "spate" };
-
-/** SpateAdmin_20261126.FlushChannel: deliver what the channel has buffered now. */
-async function flush(endpoint, arn) {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": "SpateAdmin_20261126.FlushChannel",
-      "X-Amz-Date": "20261201T000000Z",
-      Authorization: "AWS4-HMAC-SHA256 Credential=spate/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0".repeat(64),
-    },
-    body: JSON.stringify({ ChannelARN: arn }),
-  });
-  assert.equal(response.status, 200, await response.text());
-}
 
 describe("Kinesis channels with the JavaScript SDK v3 (HTTP/2)", () => {
   let server;
@@ -87,7 +72,7 @@ describe("Kinesis channels with the JavaScript SDK v3 (HTTP/2)", () => {
     let letters = [];
     while (lines.length < 2 || letters.length < 1) {
       assert.ok(Date.now() < deadline, `timed out: ${lines.length} lines, ${letters.length} dead letters`);
-      await flush(server.endpoint, arn);
+      await admin(server.endpoint, "FlushChannel", { ChannelARN: arn }, "kinesis");
       const found = await files(lake);
       const data = found.filter((f) => relative(lake, f).startsWith("orders/orders/"));
       lines = (await Promise.all(data.map(async (f) => gunzipSync(await readFile(f)).toString()))).join("").split("\n").filter(Boolean);

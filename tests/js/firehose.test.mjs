@@ -7,7 +7,7 @@
 // SPATE_BIN selects the binary (default /work/cargo-target/release/spate).
 
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -21,30 +21,10 @@ import {
 } from "@aws-sdk/client-firehose";
 import { NodeHttp2Handler } from "@smithy/node-http-handler";
 
+import { admin, files } from "./helpers.mjs";
 import { startServer, stopServer } from "./spate-server.mjs";
 
 const credentials = { accessKeyId: "spate", secretAccessKey: "spate" };
-
-/** Every file below `dir`, as paths relative to it. */
-async function files(dir) {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
-}
-
-/** SpateAdmin_20261126.FlushDeliveryStream: deliver what is buffered now. */
-async function flush(endpoint, name) {
-  const response = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": "SpateAdmin_20261126.FlushDeliveryStream",
-      "X-Amz-Date": "20261201T000000Z",
-      Authorization: "AWS4-HMAC-SHA256 Credential=spate/20261201/us-east-1/firehose/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0".repeat(64),
-    },
-    body: JSON.stringify({ DeliveryStreamName: name }),
-  });
-  assert.equal(response.status, 200, await response.text());
-}
 
 describe("Firehose with the JavaScript SDK v3", () => {
   let server;
@@ -89,7 +69,7 @@ describe("Firehose with the JavaScript SDK v3", () => {
       }));
       assert.equal(batch.FailedPutCount, 0);
 
-      await flush(server.endpoint, name);
+      await admin(server.endpoint, "FlushDeliveryStream", { DeliveryStreamName: name });
       const [object] = await files(join(buckets, bucket));
       assert.ok(object.includes(`${name}-1-`), object);
       assert.equal(await readFile(object, "utf8"), '{"user":1,"action":"click"}\nsecond\n');

@@ -46,3 +46,19 @@ export async function receiver(answer) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() };
 }
+
+/** A SpateAdmin_20261126 operation (FlushDeliveryStream, FlushChannel: deliver what is
+ * buffered now), signed as `service` with the credentials the tests use; fails unless 200. */
+export async function admin(endpoint, operation, body, service = "firehose") {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `SpateAdmin_20261126.${operation}`,
+      "X-Amz-Date": "20261201T000000Z",
+      Authorization: `AWS4-HMAC-SHA256 Credential=spate/20261201/us-east-1/${service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+    },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, await response.text());
+}

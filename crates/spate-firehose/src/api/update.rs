@@ -190,44 +190,46 @@ fn merge_update(
     }
 }
 
-/// The destination an update of another type makes, refused when a member the new type
-/// needs is missing.
+/// The destination an update of another type makes. What the new type needs is checked on
+/// the update first, so a missing member is named as missing rather than refused by the
+/// members' own checks.
 fn replace(
     i: &UpdateDestinationInput,
     kind: Kind,
     allow_http: bool,
 ) -> Result<Destination, ApiError> {
-    let incomplete = |update: &str, members: &str| {
-        invalid(format!(
-            "Changing the destination type replaces the destination: {update} must give {members}."
-        ))
-    };
-    let has_bucket =
-        |s3: &crate::model::S3Destination| !s3.role_arn.is_empty() && !s3.bucket_arn.is_empty();
     match kind {
-        Kind::S3 => replace_s3(i),
+        Kind::S3 => {
+            let update = i
+                .extended_s3_destination_update
+                .as_ref()
+                .or(i.s3_destination_update.as_ref());
+            let u = update
+                .filter(|u| names_bucket(u))
+                .ok_or_else(|| incomplete("the S3 update", "RoleARN and BucketARN"))?;
+            let extended = i.extended_s3_destination_update.is_some();
+            let config = destination::from_config(u)?;
+            Ok(Destination::S3 { extended, config })
+        }
         Kind::Http => {
-            let u = i.http_endpoint_destination_update.as_deref();
-            let http = u.map(endpoint::from_config).transpose()?;
-            match http {
-                Some(http) if !http.url.is_empty() && has_bucket(&http.s3) => {
-                    Ok(Destination::Http(http))
-                }
-                _ => Err(incomplete(
+            let u = i.http_endpoint_destination_update.as_deref().filter(|u| {
+                let url = u.endpoint_configuration.as_ref();
+                url.is_some_and(|e| text(&e.url).is_some())
+                    && u.s3_update.as_ref().is_some_and(|b| names_bucket(b))
+            });
+            let u = u.ok_or_else(|| {
+                incomplete(
                     "HttpEndpointDestinationUpdate",
                     "EndpointConfiguration with its Url, and S3Update with RoleARN and BucketARN",
-                )),
-            }
+                )
+            })?;
+            Ok(Destination::Http(endpoint::from_config(u)?))
         }
         Kind::Splunk => {
-            // Completeness first: the members' own checks would otherwise speak of an empty
-            // endpoint rather than of a missing one.
             let u = i.splunk_destination_update.as_deref().filter(|u| {
                 text(&u.hec_endpoint).is_some()
                     && text(&u.hec_endpoint_type).is_some()
-                    && u.s3_update.as_deref().is_some_and(|b| {
-                        text(&b.role_arn).is_some() && text(&b.bucket_arn).is_some()
-                    })
+                    && u.s3_update.as_deref().is_some_and(names_bucket)
             });
             let u = u.ok_or_else(|| {
                 incomplete(
@@ -239,14 +241,11 @@ fn replace(
         }
         Kind::Redshift => {
             let u = i.redshift_destination_update.as_deref().filter(|u| {
+                let table = u.copy_command.as_ref();
                 text(&u.role_arn).is_some()
                     && text(&u.cluster_jdbcurl).is_some()
-                    && u.copy_command
-                        .as_ref()
-                        .is_some_and(|c| text(&c.data_table_name).is_some())
-                    && u.s3_update.as_deref().is_some_and(|b| {
-                        text(&b.role_arn).is_some() && text(&b.bucket_arn).is_some()
-                    })
+                    && table.is_some_and(|c| text(&c.data_table_name).is_some())
+                    && u.s3_update.as_deref().is_some_and(names_bucket)
             });
             let u = u.ok_or_else(|| {
                 incomplete(
@@ -259,17 +258,13 @@ fn replace(
     }
 }
 
-/// An S3 destination in place of another type: the update must name the role and bucket.
-fn replace_s3(i: &UpdateDestinationInput) -> Result<Destination, ApiError> {
-    let u = i
-        .extended_s3_destination_update
-        .as_ref()
-        .or(i.s3_destination_update.as_ref())
-        .filter(|u| text(&u.role_arn).is_some() && text(&u.bucket_arn).is_some())
-        .ok_or_else(|| {
-            invalid("Changing the destination type replaces the destination: the S3 update must give RoleARN and BucketARN.")
-        })?;
-    let extended = i.extended_s3_destination_update.is_some();
-    let config = destination::from_config(u)?;
-    Ok(Destination::S3 { extended, config })
+/// The update names the bucket a new destination writes to (or backs up to).
+fn names_bucket(b: &S3Configuration) -> bool {
+    text(&b.role_arn).is_some() && text(&b.bucket_arn).is_some()
+}
+
+fn incomplete(update: &str, members: &str) -> ApiError {
+    invalid(format!(
+        "Changing the destination type replaces the destination: {update} must give {members}."
+    ))
 }

@@ -91,7 +91,7 @@ impl Parser<'_> {
         }
     }
 
-    fn expect(&mut self, c: char) -> Result<(), String> {
+    fn require(&mut self, c: char) -> Result<(), String> {
         if self.eat(c) {
             Ok(())
         } else {
@@ -124,9 +124,9 @@ impl Parser<'_> {
             "double" => HiveType::Double,
             "string" => HiveType::String,
             "varchar" | "char" => {
-                self.expect('(')?;
+                self.require('(')?;
                 self.number()?;
-                self.expect(')')?;
+                self.require(')')?;
                 HiveType::String
             }
             "binary" => HiveType::Binary,
@@ -134,9 +134,9 @@ impl Parser<'_> {
             "date" => HiveType::Date,
             "decimal" => self.decimal()?,
             "array" => {
-                self.expect('<')?;
+                self.require('<')?;
                 let element = self.ty()?;
-                self.expect('>')?;
+                self.require('>')?;
                 HiveType::Array(Box::new(element))
             }
             "map" => self.map()?,
@@ -155,7 +155,7 @@ impl Parser<'_> {
             if self.eat(',') {
                 scale = self.number()?;
             }
-            self.expect(')')?;
+            self.require(')')?;
         }
         if precision == 0 || precision > u32::from(DECIMAL_PRECISION_MAX) || scale > precision {
             return Err(format!(
@@ -169,29 +169,29 @@ impl Parser<'_> {
     }
 
     fn map(&mut self) -> Result<HiveType, String> {
-        self.expect('<')?;
+        self.require('<')?;
         let key = self.ty()?;
         if !key.is_primitive() {
             return Err("map keys must be of a primitive type".into());
         }
-        self.expect(',')?;
+        self.require(',')?;
         let value = self.ty()?;
-        self.expect('>')?;
+        self.require('>')?;
         Ok(HiveType::Map(Box::new(key), Box::new(value)))
     }
 
     fn structure(&mut self) -> Result<HiveType, String> {
-        self.expect('<')?;
+        self.require('<')?;
         let mut fields = Vec::new();
         loop {
             let name = self.word()?;
-            self.expect(':')?;
+            self.require(':')?;
             fields.push((name, self.ty()?));
             if !self.eat(',') {
                 break;
             }
         }
-        self.expect('>')?;
+        self.require('>')?;
         Ok(HiveType::Struct(fields))
     }
 }
